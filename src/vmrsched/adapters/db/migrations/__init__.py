@@ -1,0 +1,1 @@
+"""Alembic migrations of the store, shipped with the package (`upgrade_to_head` runs them)."""

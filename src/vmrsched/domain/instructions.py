@@ -1,0 +1,74 @@
+"""Joining instructions: the block that goes into a meeting's body, alias token included.
+
+The alias token is what ties the meeting to its reservation, so it is never left to the template:
+if an admin's template does not place ``{{ alias_token }}`` itself, the token is added after the
+block on a line of its own.
+"""
+
+import string
+from urllib.parse import quote
+
+from vmrsched.domain.reservations import Reservation
+from vmrsched.domain.templates import Rendered, TemplateName, TemplateSet
+from vmrsched.domain.tokens import TokenKey, issue_token
+
+JOIN_URL_FIELDS = frozenset({"alias", "numeric_alias"})
+
+
+def join_url_problem(join_url_format: str) -> str | None:
+    """Why a join URL format is unusable, or None (it may use ``{alias}``, ``{numeric_alias}``)."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(join_url_format) if name}
+    except ValueError as exc:
+        return f"it is not a valid format string ({exc})"
+    unknown = fields - JOIN_URL_FIELDS
+    if unknown:
+        return f"it uses {', '.join(sorted(unknown))}; only {{alias}} and {{numeric_alias}} exist"
+    if not join_url_format.startswith(("https://", "http://")):
+        return "it must start with https://"
+    return None
+
+
+def join_url(join_url_format: str, alias: str, numeric_alias: str) -> str:
+    """The meeting link for an alias ('' when no format is configured); values are URL-quoted."""
+    if not join_url_format:
+        return ""
+    return join_url_format.format(
+        alias=quote(alias, safe="@"), numeric_alias=quote(numeric_alias, safe="")
+    )
+
+
+def render_instructions(
+    templates: TemplateSet,
+    reservation: Reservation,
+    key: TokenKey,
+    *,
+    join_url_format: str,
+    addin_server_domain: str,
+) -> Rendered:
+    """The joining instructions for a reservation, in HTML and plain text, each with its token."""
+    token = issue_token(key, reservation.token_id, reservation.alias, reservation.created)
+    rendered = templates.render(
+        TemplateName.MEETING_INSTRUCTIONS,
+        {
+            "alias": reservation.alias,
+            "numeric_alias": reservation.numeric_alias,
+            "alias_uuid": reservation.token_id,
+            "alias_token": token,
+            "join_url": join_url(join_url_format, reservation.alias, reservation.numeric_alias),
+            "addin_server_domain": addin_server_domain,
+        },
+    )
+    html, text = rendered.html, rendered.text
+    if token not in html:
+        html += f'\n<p style="font-size:8pt;color:#808080">{token}</p>'
+    if token not in text:
+        text += f"\n\n{token}"
+    return Rendered(html=html, text=text)
+
+
+def render_placeholder(templates: TemplateSet, *, addin_server_domain: str) -> Rendered:
+    """The placeholder text the add-in inserts (it adds its placeholder token itself)."""
+    return templates.render(
+        TemplateName.PLACEHOLDER_INSTRUCTIONS, {"addin_server_domain": addin_server_domain}
+    )

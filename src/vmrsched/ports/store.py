@@ -1,0 +1,361 @@
+"""The store: what vmrsched remembers, in our words.
+
+It holds reservations (each one also the claim on its alias), bookings with one window per
+occurrence, the decision taken on every incoming message with the effects it still has to perform,
+an audit log per meeting, read cursors and push subscriptions per mailbox folder, and a few
+installation facts.
+
+Exactly once, in three steps (STYLE habit 6):
+
+1. ``record_decision`` writes the decision, the booking it leads to and its pending effects in one
+   transaction, keyed by the message. A second delivery of the same message finds the first
+   decision and gets it back (``RecordedDecision.fresh`` is False) instead of a second one.
+2. The service performs each effect from ``pending_effects``; every effect carries an idempotency
+   key, so a retry after a crash can look for its own earlier result before acting again.
+3. ``mark_effect_done`` / ``mark_effect_failed`` record the outcome.
+
+The port is synchronous on purpose: both drivers (sqlite3, psycopg) block, transactions are short,
+and the service calls the store from worker threads (``asyncio.to_thread``) so that one slow disk
+never stalls the event loop. An async facade would only hide the same thread pool.
+
+Errors, all subclasses of ``StoreError`` (``retryable`` says whether trying again may help)::
+
+    StoreError                   anything the store could not do
+    ├── StoreUnavailableError    retryable: database down, locked too long, transaction aborted
+    ├── SchemaMismatchError      the database is not at this version's schema: migrate it
+    ├── NotFoundError            the thing named does not exist
+    │   ├── ReservationNotFoundError
+    │   └── EffectNotFoundError
+    └── ConflictError            the change breaks a rule the store keeps; nothing was written
+        ├── AliasSpaceExhaustedError  no free alias in the attempts allowed
+        ├── AliasTakenError           a reservation to record holds an alias already taken
+        ├── TokenInUseError           the reservation is used by another meeting
+        └── BookingExistsError        another booking holds this meeting or booking id
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
+
+    from vmrsched.domain.actions import Decision
+    from vmrsched.domain.bookings import Booking
+    from vmrsched.domain.reservations import Reservation
+
+# A JSON value as the store keeps it (payloads, results, audit details).
+JSON = Any
+
+
+class StoreError(Exception):
+    """The store could not do what was asked. ``retryable``: trying again later may succeed."""
+
+    retryable: bool = False
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, stayed locked too long, or aborted a transaction."""
+
+    retryable = True
+
+
+class SchemaMismatchError(StoreError):
+    """The database's schema is not the one this version of vmrsched was built for."""
+
+    def __init__(self, message: str, *, found: str | None, expected: str) -> None:
+        super().__init__(message)
+        self.found = found
+        self.expected = expected
+
+
+class NotFoundError(StoreError):
+    """The thing named does not exist (or no longer does)."""
+
+
+class ReservationNotFoundError(NotFoundError):
+    """No reservation has this token id: it never existed, expired, or was deleted."""
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"no reservation with token id {token_id!r}")
+        self.token_id = token_id
+
+
+class EffectNotFoundError(NotFoundError):
+    """No effect has this id."""
+
+    def __init__(self, effect_id: int) -> None:
+        super().__init__(f"no effect {effect_id}")
+        self.effect_id = effect_id
+
+
+class ConflictError(StoreError):
+    """The change would break a rule the store keeps; nothing was written."""
+
+
+class AliasSpaceExhaustedError(ConflictError):
+    """Every candidate alias tried was taken: widen ``[aliases] suffix_length``."""
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(
+            f"no free alias in {attempts} attempts: raise [aliases] suffix_length "
+            "or let unused reservations expire sooner"
+        )
+        self.attempts = attempts
+
+
+class AliasTakenError(ConflictError):
+    """Another reservation holds this alias or numeric alias: draw another one."""
+
+    def __init__(self, alias: str) -> None:
+        super().__init__(f"alias {alias!r} is taken")
+        self.alias = alias
+
+
+class TokenInUseError(ConflictError):
+    """The reservation's token is already used by another meeting."""
+
+    def __init__(self, token_id: str, meeting_key: str) -> None:
+        super().__init__(f"token {token_id!r} is used by another meeting")
+        self.token_id = token_id
+        self.meeting_key = meeting_key
+
+
+class BookingExistsError(ConflictError):
+    """Another booking already holds this meeting or booking id."""
+
+    def __init__(self, booking_id: str, meeting_key: str) -> None:
+        super().__init__(f"meeting {meeting_key!r} already has booking {booking_id!r}")
+        self.booking_id = booking_id
+        self.meeting_key = meeting_key
+
+
+class EffectState(StrEnum):
+    """Where an effect is: waiting (first try or retry), performed, or given up."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncomingMessage:
+    """The message a decision answers. ``key`` tells deliveries apart: mailbox + message id +
+    change marker, built by the mailbox adapter; the same key twice is the same delivery."""
+
+    key: str
+    mailbox: str
+    meeting_key: str | None
+    correlation_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewEffect:
+    """An effect to perform after the decision is recorded.
+
+    ``idempotency_key`` names the effect itself (e.g. "reply to message K"), not the attempt: a
+    second effect with a key the store already holds is not added again.
+    """
+
+    idempotency_key: str
+    kind: str
+    payload: Mapping[str, JSON]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Effect:
+    """An effect as recorded, with its progress."""
+
+    effect_id: int
+    idempotency_key: str
+    message_key: str
+    meeting_key: str | None
+    correlation_id: str
+    kind: str
+    payload: Mapping[str, JSON]
+    state: EffectState
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    result: JSON
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedDecision:
+    """A message's decision as recorded. ``fresh``: this call recorded it (False: a duplicate)."""
+
+    message: IncomingMessage
+    decision: Decision
+    decided_at: datetime
+    effects: tuple[Effect, ...]
+    fresh: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One line of a meeting's audit log."""
+
+    event_id: int
+    at: datetime
+    kind: str
+    meeting_key: str | None
+    message_key: str | None = None
+    effect_id: int | None = None
+    correlation_id: str | None = None
+    detail: Mapping[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subscription:
+    """A push subscription held for a mailbox folder (EWS streaming, Graph notifications)."""
+
+    subscription_id: str
+    mailbox: str
+    folder: str
+    kind: str
+    expires: datetime | None
+    detail: Mapping[str, JSON]
+
+
+class Store(Protocol):
+    """What the service needs from a database. Every method is one transaction."""
+
+    # -- reservations ------------------------------------------------------------------------
+
+    def add_reservation(
+        self, make: Callable[[], Reservation], *, attempts: int = 20
+    ) -> Reservation:
+        """Store ``make()``'s reservation; when its alias, numeric alias or token id is taken,
+        call ``make()`` again, up to ``attempts`` times (then ``AliasSpaceExhaustedError``)."""
+        ...
+
+    def get_reservation(self, token_id: str) -> Reservation | None:
+        """The reservation with this token id, or None."""
+        ...
+
+    def use_reservation(self, token_id: str, meeting_key: str) -> Reservation:
+        """Mark the reservation used by ``meeting_key`` (again: no change).
+
+        ``TokenInUseError`` when another meeting uses it, ``ReservationNotFoundError`` when there
+        is none."""
+        ...
+
+    def delete_expired_reservations(self, now: datetime) -> int:
+        """Delete reservations no meeting used that expired by ``now`` or were marked expired or
+        deleted (their aliases become free); return how many."""
+        ...
+
+    # -- bookings ----------------------------------------------------------------------------
+
+    def get_booking(self, booking_id: str) -> Booking | None:
+        """The booking with this id, with its windows, or None."""
+        ...
+
+    def booking_for_meeting(self, meeting_key: str) -> Booking | None:
+        """The booking of this meeting, with its windows, or None."""
+        ...
+
+    def save_booking(self, booking: Booking) -> None:
+        """Insert or update the booking and replace all its windows, in one transaction; marks
+        its reservation used by its meeting (``TokenInUseError``, ``ReservationNotFoundError``)."""
+        ...
+
+    def live_booking_for_alias(self, alias: str, at: datetime) -> Booking | None:
+        """The active booking whose alias or numeric alias is ``alias`` and one of whose windows
+        contains ``at`` (start included, end excluded), or None."""
+        ...
+
+    # -- decisions and effects ---------------------------------------------------------------
+
+    def record_decision(
+        self,
+        message: IncomingMessage,
+        decision: Decision,
+        effects: Sequence[NewEffect],
+        *,
+        now: datetime,
+        booking: Booking | None = None,
+        reservation: Reservation | None = None,
+    ) -> RecordedDecision:
+        """Record, all or nothing: the decision on ``message``; the reservation allocated for it
+        if given (``AliasTakenError`` if its alias is held); the booking's new state if given (as
+        ``save_booking``); the pending effects; an audit event. If the message was decided
+        before, change nothing and return that decision (``fresh=False``)."""
+        ...
+
+    def get_decision(self, message_key: str) -> RecordedDecision | None:
+        """The decision recorded for this message key, or None."""
+        ...
+
+    def pending_effects(self, now: datetime, *, limit: int = 100) -> list[Effect]:
+        """Pending effects due at ``now``, oldest first (by due time, then by recording order)."""
+        ...
+
+    def mark_effect_done(self, effect_id: int, result: JSON, *, now: datetime) -> Effect:
+        """Record that the effect was performed, with what it produced."""
+        ...
+
+    def mark_effect_failed(
+        self, effect_id: int, error: str, *, now: datetime, retry_at: datetime | None
+    ) -> Effect:
+        """Record a failed attempt: try again at ``retry_at``, or give up when it is None."""
+        ...
+
+    # -- audit log ---------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        kind: str,
+        *,
+        at: datetime,
+        meeting_key: str | None,
+        message_key: str | None = None,
+        effect_id: int | None = None,
+        correlation_id: str | None = None,
+        detail: Mapping[str, JSON] | None = None,
+    ) -> Event:
+        """Append a line to the audit log."""
+        ...
+
+    def events_for_meeting(self, meeting_key: str) -> list[Event]:
+        """The meeting's audit log, oldest first."""
+        ...
+
+    # -- cursors, subscriptions, installation facts ------------------------------------------
+
+    def get_cursor(self, mailbox: str, folder: str) -> str | None:
+        """Where reading this mailbox folder resumes (EWS sync state, Graph delta link)."""
+        ...
+
+    def set_cursor(self, mailbox: str, folder: str, value: str | None, *, now: datetime) -> None:
+        """Remember the cursor; None forgets it (the next pass reads the folder from scratch)."""
+        ...
+
+    def save_subscription(self, subscription: Subscription, *, now: datetime) -> None:
+        """Insert or replace a subscription record."""
+        ...
+
+    def subscriptions(self, mailbox: str | None = None) -> list[Subscription]:
+        """Subscriptions held, for one mailbox or all."""
+        ...
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        """Forget a subscription (no error if unknown)."""
+        ...
+
+    def get_fact(self, key: str) -> str | None:
+        """An installation fact (installation id, ...), or None."""
+        ...
+
+    def set_fact(self, key: str, value: str, *, now: datetime) -> None:
+        """Set an installation fact."""
+        ...
+
+    def ensure_fact(self, key: str, value: str, *, now: datetime) -> str:
+        """Set the fact unless it is set; return the value stored (the first writer wins)."""
+        ...
