@@ -178,6 +178,13 @@ def _registered(operation: str) -> registry.Operation:
     return op
 
 
+#: Operations whose response message is an `ItemInfoResponseMessageType` (MS-OXWSCDATA): their
+#: error messages still carry an empty `m:Items`, as in `CreateItem-ErrorItemNotFound.response.xml`.
+_ITEM_INFO_OPERATIONS = frozenset(
+    {"ArchiveItem", "CopyItem", "CreateItem", "GetItem", "MoveItem", "UpdateItem"}
+)
+
+
 async def _run(op: registry.Operation, ctx: EwsContext, body: Element) -> Element:
     try:
         result = await op.func(ctx, body)
@@ -188,7 +195,9 @@ async def _run(op: registry.Operation, ctx: EwsContext, body: Element) -> Elemen
         # of one failed item.
         err = exc if isinstance(exc, EwsError) else faults.from_store_error(exc)
         response = m(f"{op.name}Response")
-        faults.error_from(msub(response, "ResponseMessages"), op.name, err)
+        message = faults.error_from(msub(response, "ResponseMessages"), op.name, err)
+        if op.name in _ITEM_INFO_OPERATIONS:
+            msub(message, "Items")  # required by ItemInfoResponseMessageType, empty on errors
         return response
     except Exception as exc:
         log.exception("ews_operation_failed operation=%s", op.name)

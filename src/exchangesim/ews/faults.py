@@ -27,6 +27,19 @@ if TYPE_CHECKING:
 #: and the EWS reference (`ews-samples/`, REFERENCES.md §2); codes missing here need a text
 #: from the caller.
 MESSAGES: Final[dict[str, str]] = {
+    # Exchange's own wording for store-side codes (seen in Exchange answers quoted in exchangelib
+    # and EWS Managed API issues); codes not listed fall back to the store's description.
+    "ErrorIrresolvableConflict": (
+        "The send or update operation could not be performed because the change key passed in "
+        "the request does not match the current change key for the item."
+    ),
+    "ErrorFolderNotFound": "The specified folder could not be found in the store.",
+    "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange": (
+        "Occurrence index is out of recurrence range."
+    ),
+    "ErrorCalendarOccurrenceIsDeletedFromRecurrence": (
+        "Occurrence with this index was previously deleted from the recurrence."
+    ),
     "ErrorAccessDenied": "Access is denied. Check credentials and try again.",
     "ErrorImpersonateUserDenied": (
         "The account does not have permission to impersonate the requested user."

@@ -40,7 +40,9 @@ class Secret:
         return "**********"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return secrets.compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:
         return hash(Secret)

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from vmrsched.domain.bodies import html_to_text
@@ -58,6 +58,7 @@ def test_token_has_the_documented_shape() -> None:
     assert set(payload + signature) <= set(BASE32)
 
 
+@settings(deadline=None)
 @given(key=keys, token_id=token_ids, alias=aliases, when=issued)
 def test_a_token_reads_back_and_verifies(
     key: TokenKey, token_id: str, alias: str, when: datetime
@@ -72,6 +73,7 @@ def test_a_token_reads_back_and_verifies(
     assert classify(reading, key, alias) is TokenStatus.VALID
 
 
+@settings(deadline=None)
 @given(
     key=keys,
     token_id=token_ids,
@@ -97,6 +99,7 @@ def test_any_edit_of_a_token_is_detected(
     assert classify(reading, key, alias) is not TokenStatus.VALID
 
 
+@settings(deadline=None)
 @given(key=keys, token_id=token_ids, alias=aliases, other=aliases, when=issued)
 def test_a_token_does_not_verify_for_another_alias_or_key(
     key: TokenKey, token_id: str, alias: str, other: str, when: datetime
@@ -118,6 +121,7 @@ def _scatter(token: str, rng: random.Random, pieces: list[str]) -> str:
     return "".join(out)
 
 
+@settings(deadline=None)
 @given(before=prose, after=prose, seed=st.integers(0, 2**32))
 def test_a_token_survives_html_rewriting(before: str, after: str, seed: int) -> None:
     """Tags, entities and soft breaks inserted by HTML editors do not hide the token."""
@@ -140,6 +144,7 @@ def test_a_token_survives_html_rewriting(before: str, after: str, seed: int) -> 
     assert classify(reading, KEY, "81042917@vmr.example.com") is TokenStatus.VALID
 
 
+@settings(deadline=None)
 @given(before=prose, after=prose, seed=st.integers(0, 2**32))
 def test_a_token_survives_plain_text_conversion_and_wrapping(
     before: str, after: str, seed: int

@@ -1,0 +1,265 @@
+"""Perform the recorded effects: replies and instructions, each once, every attempt recorded.
+
+``apply_effects`` takes the pending effects that are due, oldest first, and performs each through
+the mailbox port. Every effect carries an idempotency key that the mailbox writes with what it
+sends and looks for before sending again, so an effect performed just before a crash (and not yet
+marked done) is found and not sent twice after the restart.
+
+The effects of one decision run in the order the planner gave (instructions before the
+acceptance that mentions them): an effect waits while an earlier one of its decision is pending.
+
+Failures:
+
+- the request no longer exists (`MessageGoneError`): nothing to answer; the effect is given up;
+- transient (`MailboxUnavailableError`): tried again after the server's ``retry_after`` or an
+  exponential backoff, up to `RetryPolicy.max_attempts`;
+- the app was refused (`MailboxAuthError`, `MailboxAccessError`): tried again with backoff (an
+  admin can fix it without a restart), and the rest of the batch waits for the next round;
+- anything else fails for good after `RetryPolicy.max_permanent_attempts`.
+
+When an effect fails for good, the organizer still gets an answer: a pending acceptance behind a
+failed effect, or an acceptance that could not be sent, becomes the general-error decline with the
+decision's correlation ID (recorded as its own decision, ``<message key>#error``).
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final
+
+import structlog
+
+from vmrsched.domain.actions import Decision, Decline, Outcome, variables
+from vmrsched.domain.templates import TemplateName, TemplateSet
+from vmrsched.ports.mailbox import (
+    Mailbox,
+    MailboxAccessError,
+    MailboxAuthError,
+    MailboxError,
+    MailboxUnavailableError,
+    MessageGoneError,
+    ReplyKind,
+)
+from vmrsched.ports.store import Effect, EffectState, IncomingMessage, Store
+from vmrsched.service import crashpoints
+from vmrsched.service.clock import Clock
+from vmrsched.service.effects import EffectKind, general_error_reply, reply_from, update_from
+
+log = structlog.get_logger(__name__)
+
+#: Suffix of the message key under which a general-error decline is recorded.
+ERROR_SUFFIX: Final = "#error"
+#: How many times one call looks again for effects that became ready.
+MAX_ROUNDS: Final = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """How failed effects are tried again: exponential backoff, capped, then given up."""
+
+    first_delay: timedelta = timedelta(seconds=15)
+    max_delay: timedelta = timedelta(hours=1)
+    max_attempts: int = 72  # transient failures: with the cap, about three days of trying
+    max_permanent_attempts: int = 3  # errors that are not known to be transient
+
+    def delay(self, attempts: int, retry_after: timedelta | None = None) -> timedelta:
+        """The wait after the ``attempts``-th failed attempt (at least ``retry_after``)."""
+        backoff: timedelta = self.first_delay * (2 ** max(attempts - 1, 0))
+        backoff = min(backoff, self.max_delay)
+        return max(backoff, retry_after or timedelta(0))
+
+
+@dataclass
+class ApplyReport:
+    """What one round of ``apply_effects`` did."""
+
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+    waiting: int = 0
+    blocked: str = ""  # why the round stopped early (the mailbox refused the app), or ""
+    errors: list[str] = field(default_factory=list)
+
+
+class _Blocked(Exception):  # noqa: N818 - internal signal, not an error for callers
+    """The mailbox refused the app: stop this round."""
+
+
+def apply_effects(
+    mailbox: Mailbox,
+    store: Store,
+    clock: Clock,
+    templates: TemplateSet,
+    *,
+    retry: RetryPolicy | None = None,
+    limit: int = 100,
+) -> ApplyReport:
+    """Perform the pending effects that are due now; see the module docstring."""
+    applier = _Applier(mailbox, store, clock, templates, retry or RetryPolicy(), ApplyReport())
+    report = applier.report
+    # An effect that waited for an earlier one of its decision may run once that one is done:
+    # look again while a round makes progress (bounded, in case effects keep arriving).
+    for _ in range(MAX_ROUNDS):
+        settled = report.done + report.failed
+        report.waiting = 0
+        for effect in store.pending_effects(clock(), limit=limit):
+            try:
+                applier.consider(effect)
+            except _Blocked as exc:
+                report.blocked = str(exc)
+                return report
+        if report.done + report.failed == settled:
+            break
+    return report
+
+
+def _perform_one(mailbox: Mailbox, effect: Effect) -> bool:
+    if effect.kind == EffectKind.REPLY:
+        return mailbox.reply(reply_from(effect))
+    if effect.kind == EffectKind.WRITE_INSTRUCTIONS:
+        return mailbox.write_instructions(update_from(effect))
+    raise ValueError(f"no effect kind {effect.kind!r}")
+
+
+def _text(exc: BaseException) -> str:
+    fix = getattr(exc, "fix", "")
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text} (fix: {fix})" if fix else text
+
+
+def _is_acceptance(effect: Effect) -> bool:
+    return effect.kind == EffectKind.REPLY and effect.payload.get("reply") == ReplyKind.ACCEPT
+
+
+@dataclass(frozen=True)
+class _Applier:
+    mailbox: Mailbox
+    store: Store
+    clock: Clock
+    templates: TemplateSet
+    policy: RetryPolicy
+    report: ApplyReport
+
+    def consider(self, effect: Effect) -> None:
+        """Perform ``effect`` unless an earlier effect of its decision is pending or failed."""
+        recorded = self.store.get_decision(effect.message_key)
+        siblings = () if recorded is None else recorded.effects
+        earlier = [e for e in siblings if e.effect_id < effect.effect_id]
+        if any(e.state is EffectState.PENDING for e in earlier):
+            self.report.waiting += 1
+            return
+        failed_before = next((e for e in earlier if e.state is EffectState.FAILED), None)
+        if failed_before is not None:
+            self.supersede(effect, failed_before)
+            return
+        self.perform(effect)
+
+    def perform(self, effect: Effect) -> None:
+        """Perform one effect and record how it went."""
+        crashpoints.reached(f"{effect.kind}:before")
+        try:
+            performed = _perform_one(self.mailbox, effect)
+        except MessageGoneError as exc:
+            self.give_up(effect, f"gone: {exc}", answer=False)
+            return
+        except MailboxUnavailableError as exc:
+            self.retry(effect, exc)
+            return
+        except (MailboxAuthError, MailboxAccessError) as exc:
+            self.retry(effect, exc)
+            raise _Blocked(_text(exc)) from exc
+        except MailboxError as exc:
+            if effect.attempts + 1 >= self.policy.max_permanent_attempts:
+                self.give_up(effect, _text(exc), answer=True)
+            else:
+                self.retry(effect, exc)
+            return
+        except Exception as exc:  # a bug: record it, answer the organizer, serve the rest
+            log.exception("effect_crashed", effect_id=effect.effect_id, kind=effect.kind)
+            self.report.errors.append(_text(exc))
+            self.give_up(effect, _text(exc), answer=True)
+            return
+        crashpoints.reached(effect.kind)
+        self.store.mark_effect_done(effect.effect_id, {"performed": performed}, now=self.clock())
+        self.report.done += 1
+        log.info(
+            "effect_done",
+            effect_id=effect.effect_id,
+            kind=effect.kind,
+            meeting=effect.meeting_key,
+            correlation_id=effect.correlation_id,
+            performed=performed,
+        )
+
+    def retry(self, effect: Effect, exc: MailboxError) -> None:
+        """Record a failed attempt and when to try again (or give up after too many)."""
+        attempts = effect.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            self.give_up(effect, _text(exc), answer=True)
+            return
+        retry_after = exc.retry_after if isinstance(exc, MailboxUnavailableError) else None
+        now = self.clock()
+        retry_at = now + self.policy.delay(attempts, retry_after)
+        self.store.mark_effect_failed(effect.effect_id, _text(exc), now=now, retry_at=retry_at)
+        self.report.retried += 1
+        log.warning(
+            "effect_retry",
+            effect_id=effect.effect_id,
+            kind=effect.kind,
+            attempts=attempts,
+            retry_at=retry_at.isoformat(),
+            error=_text(exc),
+        )
+
+    def give_up(self, effect: Effect, error: str, *, answer: bool) -> None:
+        """Record the effect as failed for good; answer the organizer if it was an acceptance."""
+        self.store.mark_effect_failed(effect.effect_id, error, now=self.clock(), retry_at=None)
+        self.report.failed += 1
+        log.error(
+            "effect_failed",
+            effect_id=effect.effect_id,
+            kind=effect.kind,
+            meeting=effect.meeting_key,
+            correlation_id=effect.correlation_id,
+            error=error,
+        )
+        if answer and _is_acceptance(effect):
+            self.answer_general_error(effect, error)
+
+    def supersede(self, effect: Effect, failed: Effect) -> None:
+        """An earlier effect of the decision failed for good: this one must not run as decided."""
+        reason = f"not performed: effect {failed.effect_id} ({failed.kind}) failed"
+        self.store.mark_effect_failed(effect.effect_id, reason, now=self.clock(), retry_at=None)
+        self.report.failed += 1
+        log.warning("effect_superseded", effect_id=effect.effect_id, failed_effect=failed.effect_id)
+        if _is_acceptance(effect):
+            self.answer_general_error(effect, reason)
+
+    def answer_general_error(self, effect: Effect, reason: str) -> None:
+        """Record (and so schedule) the general-error decline for the effect's message."""
+        if effect.message_key.endswith(ERROR_SUFFIX):
+            return  # the general-error answer itself failed: nothing is left to say
+        recorded = self.store.get_decision(effect.message_key)
+        address = recorded.message.mailbox if recorded is not None else self.mailbox.address
+        key = effect.message_key + ERROR_SUFFIX
+        message_id = str(effect.payload["message_id"])
+        raw = effect.payload.get("variables")
+        given = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        given["correlation_id"] = effect.correlation_id
+        reply = general_error_reply(key, message_id, given, self.templates)
+        kept = {str(k): str(v) for k, v in dict(reply.payload["variables"]).items()}
+        decision = Decision(
+            message_id=message_id,
+            meeting_key=effect.meeting_key or "",
+            outcome=Outcome.REJECT_GENERAL_ERROR,
+            actions=(Decline(TemplateName.REJECT_GENERAL_ERROR, variables(kept), reason),),
+            correlation_id=effect.correlation_id,
+            reason=reason,
+        )
+        incoming = IncomingMessage(
+            key=key,
+            mailbox=address,
+            meeting_key=effect.meeting_key,
+            correlation_id=effect.correlation_id,
+        )
+        self.store.record_decision(incoming, decision, [reply], now=self.clock())
+        log.warning("general_error_answered", message_key=key, correlation_id=effect.correlation_id)

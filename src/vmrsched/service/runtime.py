@@ -1,0 +1,79 @@
+"""The running service's tasks: the watcher and its side tasks, ready for the supervisor."""
+
+import asyncio
+import functools
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+
+from vmrsched.ports.mailbox import Mailbox
+from vmrsched.ports.store import Store
+from vmrsched.service.apply import RetryPolicy, apply_effects
+from vmrsched.service.clock import Clock
+from vmrsched.service.health import Health
+from vmrsched.service.rules import Rules
+from vmrsched.service.supervisor import Task, periodic
+from vmrsched.service.sync import sync_mailbox
+from vmrsched.service.watch import Watcher
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceParts:
+    """Everything the service's tasks work with (``vmrsched.bootstrap`` builds them)."""
+
+    mailbox: Mailbox
+    store: Store
+    clock: Clock
+    rules: Rules
+    health: Health
+    poll_interval: timedelta = timedelta(seconds=60)
+    first_retry: timedelta = timedelta(seconds=5)  # after a failed pass; doubles up to the poll
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    effects_every: timedelta = timedelta(seconds=10)
+    sweep_every: timedelta = timedelta(hours=1)
+
+
+def sweep_reservations(store: Store, clock: Clock) -> int:
+    """Delete unused reservations that expired; their aliases become free again."""
+    deleted = store.delete_expired_reservations(clock())
+    if deleted:
+        log.info("reservations_expired", deleted=deleted)
+    return deleted
+
+
+def service_tasks(parts: ServiceParts) -> list[Task]:
+    """The watcher, the effect retries and the reservation sweep, sharing one effects lock."""
+    lock = asyncio.Lock()  # effects are performed by one task at a time
+    apply = functools.partial(
+        apply_effects,
+        parts.mailbox,
+        parts.store,
+        parts.clock,
+        parts.rules.templates,
+        retry=parts.retry,
+    )
+    watcher = Watcher(
+        mailbox=parts.mailbox,
+        run_pass=functools.partial(
+            sync_mailbox, parts.mailbox, parts.store, parts.clock, parts.rules
+        ),
+        apply=apply,
+        clock=parts.clock,
+        health=parts.health,
+        poll_interval=parts.poll_interval,
+        first_retry=parts.first_retry,
+        effects_lock=lock,
+    )
+    return [
+        Task("watcher", watcher.run),
+        periodic("effects", parts.effects_every, apply, lock=lock),
+        periodic(
+            "reservation-sweep",
+            parts.sweep_every,
+            functools.partial(sweep_reservations, parts.store, parts.clock),
+            first_delay=timedelta(0),
+        ),
+    ]

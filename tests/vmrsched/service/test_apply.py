@@ -1,0 +1,212 @@
+"""Performing recorded effects: once each, in the planner's order, failures retried and recorded."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from service_support import (
+    ALLOCATE,
+    TEMPLATES,
+    DoubleMailbox,
+    ManualClock,
+    meeting,
+    reserve,
+    rules,
+    token_body,
+)
+
+from vmrsched.adapters.db import SqlStore
+from vmrsched.domain.actions import Outcome
+from vmrsched.ports.mailbox import (
+    MailboxAuthError,
+    MailboxError,
+    MailboxUnavailableError,
+    ReplyKind,
+)
+from vmrsched.ports.store import EffectState
+from vmrsched.service.apply import ERROR_SUFFIX, RetryPolicy, apply_effects
+from vmrsched.service.effects import reply_from
+from vmrsched.service.sync import sync_mailbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def store() -> Iterator[SqlStore]:
+    opened = SqlStore.in_memory()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def mailbox() -> DoubleMailbox:
+    return DoubleMailbox()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+def decide(mailbox, store, clock, *messages, the_rules=None):
+    mailbox.deliver(*messages)
+    return sync_mailbox(mailbox, store, clock, the_rules or rules())
+
+
+def apply(mailbox, store, clock, **kwargs):
+    return apply_effects(mailbox, store, clock, TEMPLATES, **kwargs)
+
+
+def effects_of(store: SqlStore, key: str):
+    recorded = store.get_decision(key)
+    assert recorded is not None
+    return recorded.effects
+
+
+def test_a_pending_acceptance_is_sent_once_and_marked_done(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """apply sends the reply, records it done; a second round has nothing to do."""
+    reservation = reserve(store)
+    report = decide(mailbox, store, clock, meeting("m1", body_html=token_body(reservation)))
+    key = report.processed[0].message_key
+
+    first = apply(mailbox, store, clock)
+    second = apply(mailbox, store, clock)
+
+    assert (first.done, second.done) == (1, 0)
+    [reply] = mailbox.replies_to("m1")
+    assert reply.kind is ReplyKind.ACCEPT
+    assert reservation.alias in reply.body_html
+    [effect] = effects_of(store, key)
+    assert effect.state is EffectState.DONE
+    assert effect.result == {"performed": True}
+
+
+def test_a_reply_sent_before_a_crash_is_found_and_not_sent_again(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """The mailbox recognises the idempotency key; the effect is marked done without a resend."""
+    report = decide(mailbox, store, clock, meeting("m1"))
+    [effect] = effects_of(store, report.processed[0].message_key)
+    mailbox.reply(reply_from(effect))  # sent, then the process died before mark_effect_done
+
+    assert apply(mailbox, store, clock).done == 1
+
+    assert len(mailbox.replies_to("m1")) == 1
+    [after] = effects_of(store, report.processed[0].message_key)
+    assert after.result == {"performed": False}
+
+
+def test_a_transient_failure_is_retried_after_the_servers_retry_after(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """MailboxUnavailableError: the attempt is recorded and the effect waits its backoff."""
+    report = decide(mailbox, store, clock, meeting("m1"))
+    mailbox.fail_next("reply", MailboxUnavailableError("busy", retry_after=timedelta(minutes=2)))
+
+    assert apply(mailbox, store, clock).retried == 1
+    [effect] = effects_of(store, report.processed[0].message_key)
+    assert effect.state is EffectState.PENDING
+    assert effect.attempts == 1
+    assert effect.next_attempt_at == clock.now + timedelta(minutes=2)
+    assert apply(mailbox, store, clock).done == 0  # not due yet
+
+    clock.advance(timedelta(minutes=2))
+    assert apply(mailbox, store, clock).done == 1
+    assert len(mailbox.replies_to("m1")) == 1
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    """Delays grow exponentially from the first delay up to the cap."""
+    policy = RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=60))
+    assert [policy.delay(n).total_seconds() for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
+    assert policy.delay(1, timedelta(seconds=90)) == timedelta(seconds=90)
+
+
+def test_a_request_that_is_gone_is_given_up_without_another_answer(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """MessageGoneError: the reply fails for good; no general-error answer follows."""
+    report = decide(mailbox, store, clock, meeting("m1"))
+    mailbox.gone.add("m1")
+    assert apply(mailbox, store, clock).failed == 1
+    [effect] = effects_of(store, report.processed[0].message_key)
+    assert effect.state is EffectState.FAILED
+    assert store.get_decision(report.processed[0].message_key + ERROR_SUFFIX) is None
+
+
+def test_a_refused_app_stops_the_round_and_keeps_every_effect_pending(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """MailboxAuthError: one attempt is recorded, the rest wait for the next round."""
+    decide(mailbox, store, clock, meeting("m1"), meeting("m2", uid="UID-2"))
+    mailbox.fail_next("reply", MailboxAuthError("secret expired", fix="renew the secret"))
+
+    report = apply(mailbox, store, clock)
+
+    assert report.blocked.startswith("MailboxAuthError")
+    assert "renew the secret" in report.blocked
+    assert (report.retried, report.done) == (1, 0)
+    assert mailbox.reply_calls == 0
+
+
+def test_a_failed_instructions_write_turns_the_acceptance_into_a_general_error(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """When writing instructions fails for good, the organizer gets the general-error decline."""
+    report = decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
+    key = report.processed[0].message_key
+    mailbox.fail_next("write_instructions", *(MailboxError("no such meeting") for _ in range(3)))
+    policy = RetryPolicy(first_delay=timedelta(seconds=1), max_permanent_attempts=3)
+
+    for _ in range(4):
+        apply(mailbox, store, clock, retry=policy)
+        clock.advance(timedelta(minutes=1))
+
+    write, accept = effects_of(store, key)
+    assert (write.state, accept.state) == (EffectState.FAILED, EffectState.FAILED)
+    [answer] = mailbox.replies_to("m1")
+    assert answer.kind is ReplyKind.DECLINE
+    assert report.processed[0].correlation_id in answer.body_html
+    recorded = store.get_decision(key + ERROR_SUFFIX)
+    assert recorded is not None
+    assert recorded.decision.outcome is Outcome.REJECT_GENERAL_ERROR
+
+
+def test_the_acceptance_waits_while_the_instructions_are_pending(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """An effect runs only after the earlier effects of its decision are done."""
+    decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
+    mailbox.fail_next("write_instructions", MailboxUnavailableError("busy"))
+
+    report = apply(mailbox, store, clock)
+
+    assert (report.retried, report.waiting, report.done) == (1, 1, 0)
+    assert mailbox.replies == {}
+    clock.advance(timedelta(minutes=5))
+    assert apply(mailbox, store, clock).done == 2
+    assert [r.kind for r in mailbox.replies_to("m1")] == [ReplyKind.ACCEPT]
+
+
+def test_a_crashing_mailbox_call_is_recorded_and_answered(
+    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+) -> None:
+    """An unexpected exception fails the effect; an acceptance becomes the general error."""
+    reservation = reserve(store)
+    report = decide(mailbox, store, clock, meeting("m1", body_html=token_body(reservation)))
+    mailbox.fail_next("reply", RuntimeError("bug"))
+
+    first = apply(mailbox, store, clock)
+    apply(mailbox, store, clock)
+
+    assert first.errors == ["RuntimeError: bug"]
+    [answer] = mailbox.replies_to("m1")
+    assert answer.kind is ReplyKind.DECLINE
+    [effect] = effects_of(store, report.processed[0].message_key)
+    assert effect.state is EffectState.FAILED
+    assert "RuntimeError" in (effect.last_error or "")
