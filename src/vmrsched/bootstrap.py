@@ -11,12 +11,12 @@ Everything above this module (CLI, web) receives built objects; everything below
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vmrsched.adapters.db import SqlStore
+from vmrsched.adapters.ews.client import EwsMailbox
 from vmrsched.config import ExchangeApi, ensure_installation_key
 from vmrsched.service.clock import Clock, system_clock
 from vmrsched.service.health import Health
@@ -66,14 +66,7 @@ def open_mailbox(settings: Settings) -> Mailbox:
             'exchange.api = "graph" is not available in this version',
             fix='set [exchange] api = "ews" (Microsoft Graph support is planned)',
         )
-    try:
-        ews: Any = importlib.import_module("vmrsched.adapters.ews")
-    except ImportError as exc:  # pragma: no cover - only while the adapter is being written
-        raise BootstrapError(
-            f"the EWS adapter cannot be loaded: {exc}", fix="reinstall vmrsched"
-        ) from exc
-    mailbox: Mailbox = ews.open_mailbox(settings.exchange)
-    return mailbox
+    return EwsMailbox.from_settings(settings.exchange)
 
 
 @dataclass(frozen=True, kw_only=True)

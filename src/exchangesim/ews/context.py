@@ -11,6 +11,7 @@ from aiohttp import web
 from exchangesim.ews.faults import EwsError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from exchangesim.ews.xml import Element
@@ -82,6 +83,9 @@ class EwsContext:
     server_version: ServerVersion
     request: web.Request
     stopping: asyncio.Event
+    #: Frees the call's concurrency slot once a stream is open: Exchange does not count
+    #: streaming connections against EWSMaxConcurrency (REFERENCES.md §2, EWS throttling).
+    release_concurrency: Callable[[], None] | None = field(default=None, repr=False)
     _stream: web.StreamResponse | None = field(default=None, repr=False)
 
     @property
@@ -133,6 +137,8 @@ class EwsContext:
             response.enable_chunked_encoding()
             await response.prepare(self.request)
             self._stream = response
+            if self.release_concurrency is not None:
+                self.release_concurrency()
         return self._stream
 
     async def send_envelope(self, body: Element) -> None:

@@ -149,6 +149,7 @@ async def handle_ews(request: web.Request) -> web.StreamResponse:
                 server_version=sim.server_version,
                 request=request,
                 stopping=request.app[STOPPING_KEY],
+                release_concurrency=admission.release,
             )
             result = await _run(op, ctx, envelope.body)
             if ctx.streamed is not None:

@@ -28,7 +28,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -52,6 +52,7 @@ from exchangesim.ews.subscriptions import (
     MailboxEvent,
     Position,
     Subscription,
+    SubscriptionKind,
     SubscriptionRegistry,
     Waker,
     decode_watermark,
@@ -86,7 +87,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REQUEST_KINDS: Final = {
+_REQUEST_KINDS: Final[dict[str, SubscriptionKind]] = {
     "PullSubscriptionRequest": "pull",
     "PushSubscriptionRequest": "push",
     "StreamingSubscriptionRequest": "streaming",
@@ -220,15 +221,12 @@ def _folder_filter(ctx: EwsContext, request: Element, mailbox: str) -> frozenset
     """The folder ids to watch, or None for `SubscribeToAllFolders`."""
     all_folders = parse_bool(request.get("SubscribeToAllFolders") or "false")
     folder_ids = child(request, T_NS, "FolderIds")
-    if all_folders or folder_ids is None:
-        if all_folders and folder_ids is not None:
-            raise subscription_error("ErrorInvalidSubscriptionRequest")
-        if not all_folders:
-            raise subscription_error("ErrorInvalidSubscriptionRequest")
+    if all_folders == (folder_ids is not None):  # both, or neither (inferred answer)
+        raise subscription_error("ErrorInvalidSubscriptionRequest")
+    if folder_ids is None:
         return None
     found: set[str] = set()
     for ref in folder_ids:
-        owner = mailbox
         if local_name(ref) == "DistinguishedFolderId":
             box = child(ref, T_NS, "Mailbox")
             named = child_text(box, T_NS, "EmailAddress") if box is not None else None
@@ -238,7 +236,7 @@ def _folder_filter(ctx: EwsContext, request: Element, mailbox: str) -> frozenset
             raise EwsError("ErrorFolderNotFound", "The folder id is not a mailbox folder.")
         try:
             folder = ctx.sim.store.folder(
-                None if local_name(ref) == "FolderId" else owner, ref.get("Id", "")
+                None if local_name(ref) == "FolderId" else mailbox, ref.get("Id", "")
             )
         except StoreError as exc:
             raise from_store_error(exc) from exc
@@ -286,43 +284,25 @@ def _subscribe(ctx: EwsContext, request: Element) -> tuple[Subscription, Positio
             registry.check_position(start)
         except ExpiredWatermark as exc:
             raise subscription_error("ErrorEventNotFound") from exc
-    now = ctx.now()
+    extra: dict[str, Any] = {}
     if kind == "pull":
-        minutes = _minutes(spec, T_NS, "Timeout", 1440)
-        return registry.create(
-            kind="pull",
-            owner=owner_of(ctx.principal),
-            mailbox=mailbox,
-            folder_ids=folders,
-            event_types=event_types,
-            cursor=start,
-            now=now,
-            timeout=timedelta(minutes=minutes),
-        ), start
-    if kind == "push":
-        url = _push_url(child_text(spec, T_NS, "URL"))
-        minutes = _minutes(spec, T_NS, "StatusFrequency", 1440, default=30)
-        return registry.create(
-            kind="push",
-            owner=owner_of(ctx.principal),
-            mailbox=mailbox,
-            folder_ids=folders,
-            event_types=event_types,
-            cursor=start,
-            now=now,
-            status_frequency=timedelta(minutes=minutes),
-            url=url,
-            caller_data=child_text(spec, T_NS, "CallerData"),
-        ), start
-    return registry.create(
-        kind="streaming",
+        extra["timeout"] = timedelta(minutes=_minutes(spec, T_NS, "Timeout", 1440))
+    elif kind == "push":
+        extra["url"] = _push_url(child_text(spec, T_NS, "URL"))
+        frequency = _minutes(spec, T_NS, "StatusFrequency", 1440, default=30)
+        extra["status_frequency"] = timedelta(minutes=frequency)
+        extra["caller_data"] = child_text(spec, T_NS, "CallerData")
+    sub = registry.create(
+        kind=kind,
         owner=owner_of(ctx.principal),
         mailbox=mailbox,
         folder_ids=folders,
         event_types=event_types,
         cursor=start,
-        now=now,
-    ), start
+        now=ctx.now(),
+        **extra,
+    )
+    return sub, start
 
 
 @operation("Subscribe")

@@ -586,6 +586,7 @@ __all__ = [
     "MailboxEvent",
     "Position",
     "Subscription",
+    "SubscriptionKind",
     "SubscriptionRegistry",
     "Waker",
     "decode_watermark",

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
 import jwt
 
@@ -62,7 +62,10 @@ Clock = Callable[[], datetime] | _HasNow
 
 def read_clock(clock: Clock) -> datetime:
     """The clock's current time; naive datetimes are refused."""
-    now = clock.now() if isinstance(clock, _HasNow) else clock()
+    # `callable(...)`, not isinstance: a runtime Protocol check passes for any object that merely
+    # has a `now` attribute (a test clock with a `now` field, say).
+    method = getattr(clock, "now", None)
+    now = method() if callable(method) else cast("Callable[[], datetime]", clock)()
     if now.tzinfo is None:
         raise ValueError("the clock returned a naive datetime; give it a time zone")
     return now

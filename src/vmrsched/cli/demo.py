@@ -57,6 +57,7 @@ from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from exchangesim.tenant import demo_tenant
 from vmrsched import bootstrap
+from vmrsched.cli import logs
 from vmrsched.cli.commands import web_options
 from vmrsched.cli.edge import FAILED, OK
 from vmrsched.cli.meetings import recent_meetings
@@ -95,6 +96,8 @@ def demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str,
             "client_secret": DEMO_SECRET,
             "resource_mailbox": RESOURCE,
             "ca_bundle": str(server.ca_file),
+            # The simulator answers for Exchange Online's resource, whatever its own host name.
+            "token_scope": "https://outlook.office365.com/.default",
         },
         "aliases": {"prefix": "81", "domain": "vmr.contoso.com"},
         "database": {"url": f"sqlite:///{folder / 'vmrsched.sqlite'}"},
@@ -325,24 +328,38 @@ def print_table(rows: list[Row], out: TextIO) -> None:
         print(line(values), file=out)
 
 
-def run_demo(*, once: bool, listen: str, out: TextIO) -> int:
-    """Run the demo; see the module docstring."""
+def run_demo(*, once: bool, listen: str, out: TextIO, log_level: str = "info") -> int:
+    """Run the demo; see the module docstring. The service's log goes to a file in the demo's
+    folder (its last lines are shown when something fails)."""
     with tempfile.TemporaryDirectory(prefix="vmrsched-demo-") as temp:
         folder = Path(temp)
-        server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
-        saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
-        # The organizers' exchangelib trusts the simulator's private CA through requests.
-        os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_file)
-        os.environ.pop("CURL_CA_BUNDLE", None)
-        try:
-            return asyncio.run(_demo(server, folder, listen=listen, once=once, out=out))
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            server.stop()
+        log_file = folder / "service.log"
+        with log_file.open("a", encoding="utf-8") as log_stream:
+            logs.configure(level=log_level, json=True, stream=log_stream)
+            status = _run_demo(folder, once=once, listen=listen, out=out)
+        if status != OK:
+            tail = log_file.read_text(encoding="utf-8").splitlines()[-15:]
+            print("\nThe service's last log lines:", file=out)
+            for line in tail:
+                print(f"  {line[:400]}", file=out)
+        return status
+
+
+def _run_demo(folder: Path, *, once: bool, listen: str, out: TextIO) -> int:
+    server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+    saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    # The organizers' exchangelib trusts the simulator's private CA through requests.
+    os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_file)
+    os.environ.pop("CURL_CA_BUNDLE", None)
+    try:
+        return asyncio.run(_demo(server, folder, listen=listen, once=once, out=out))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
 
 
 def free_listen(listen: str) -> str:

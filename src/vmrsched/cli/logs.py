@@ -1,4 +1,9 @@
-"""Structured logs for the CLI: JSON lines for machines, aligned key=value for people."""
+"""Structured logs for the CLI: JSON lines for machines, aligned key=value for people.
+
+structlog renders vmrsched's events; records of libraries that use the standard ``logging``
+module (exchangelib, aiohttp, alembic) go through the same renderer, from WARNING up, so one
+stream holds one format.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,17 @@ from typing import TextIO
 
 import structlog
 
+_SHARED: list[structlog.typing.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
 
 def configure(
     *, level: str = "info", json: bool | None = None, stream: TextIO | None = None
 ) -> None:
-    """Send structlog's events to ``stream`` (stderr) as JSON (default when not a terminal)."""
+    """Send log events to ``stream`` (stderr) as JSON (the default when it is not a terminal)."""
     out = stream if stream is not None else sys.stderr
     as_json = (not out.isatty()) if json is None else json
     renderer: structlog.typing.Processor = (
@@ -21,16 +32,24 @@ def configure(
         else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*_SHARED, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+            foreign_pre_chain=[*_SHARED, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))

@@ -100,7 +100,9 @@ def dispatch(args: argparse.Namespace) -> int:
         case "demo":
             from vmrsched.cli import demo  # noqa: PLC0415 - the only command that needs exchangesim
 
-            return demo.run_demo(once=args.once, listen=args.listen, out=out)
+            return demo.run_demo(
+                once=args.once, listen=args.listen, out=out, log_level=args.log_level
+            )
     raise edge.UsageError(f"unknown command {args.command!r}")
 
 

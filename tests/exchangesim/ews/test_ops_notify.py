@@ -281,9 +281,12 @@ async def open_stream() -> AsyncIterator[Any]:
 
     yield opener
     for response in responses:
+        if response.connection is not None and response.connection.transport is not None:
+            response.connection.transport.abort()  # streams still open: no TLS goodbye
         response.close()
     for session in sessions:
         await session.close()
+    await asyncio.sleep(0)  # let the aborted transports release their sockets
 
 
 def status_of(envelope_el: etree._Element) -> str | None:
@@ -1023,3 +1026,18 @@ async def test_a_failing_push_listener_is_retried_then_dropped(
         assert len(got.bodies) == 2  # the first try and one retry fit in 1 (scaled) minute
         reply = await ews.call(unsubscribe_body(sub_id))
     assert reply.response_codes() == ["ErrorSubscriptionNotFound"]
+
+
+async def test_an_open_stream_does_not_hold_a_concurrency_slot(
+    sim_server: SimServer, open_stream: Any
+):
+    """Exchange does not count streaming connections against EWSMaxConcurrency: with one slot
+    per mailbox, a call next to an open stream is answered, not refused with ErrorServerBusy."""
+    async with EwsClient(sim_server) as ews:
+        sub_id, _ = await subscribe(ews, subscription_request("Streaming"))
+        sim_server.admin.set_knobs(max_concurrent=1)
+        stream = await open_stream(sim_server, sub_id)
+        assert status_of(await stream.next()) == "OK"
+        second, _ = await subscribe(ews, subscription_request("Pull"))
+        reply = await ews.call(unsubscribe_body(second))
+    assert reply.response_codes() == ["NoError"]

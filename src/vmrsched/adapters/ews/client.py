@@ -35,17 +35,18 @@ from exchangelib.items import (
     ID_ONLY,
     SEND_AND_SAVE_COPY,
     SEND_TO_ALL_AND_SAVE_COPY,
+    SEND_TO_NONE,
     SHALLOW,
     Item,
 )
 from exchangelib.properties import CalendarView, DistinguishedFolderId, HTMLBody, ItemId, Mailbox
-from exchangelib.services import FindItem, GetItem, SyncFolderItems
+from exchangelib.services import CreateItem, FindItem, GetItem, SyncFolderItems
 
 from vmrsched.adapters.auth.client import AppTokenClient
 from vmrsched.adapters.ews import mapping, models, restrictions
 from vmrsched.adapters.ews.connection import Connection, RetryBudget
 from vmrsched.adapters.ews.errors import GONE, translate
-from vmrsched.adapters.ews.streaming import InboxWatcher
+from vmrsched.adapters.ews.streaming import RETRY_DELAYS, InboxWatcher
 from vmrsched.ports.mailbox import (
     ChangePage,
     InstructionsUpdate,
@@ -85,7 +86,8 @@ class EwsMailbox:
     """The resource mailbox on EWS. Thread-safe; calls block (the service runs them in threads).
 
     `sleep` is how throttling back-offs wait (pass the service's stop-aware wait); `push=False`
-    leaves `wait_for_changes` to the poll interval.
+    leaves `wait_for_changes` to the poll interval; `push_retry_delays` are the waits, in
+    seconds, between attempts to bring a lost stream back.
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class EwsMailbox:
         sleep: Callable[[float], object] = time.sleep,
         push: bool = True,
         get_item_batch: int = GET_ITEM_BATCH,
+        push_retry_delays: Sequence[float] = RETRY_DELAYS,
         owns_tokens: bool = False,
     ) -> None:
         self._address = resource_mailbox.strip()
@@ -119,7 +122,7 @@ class EwsMailbox:
             stream = Connection(
                 ews_url, tokens, ca_bundle=ca_bundle, max_connections=2, purpose="stream"
             )
-            self._watcher = InboxWatcher(stream, self._address)
+            self._watcher = InboxWatcher(stream, self._address, retry_delays=push_retry_delays)
         self._closed = threading.Event()
         self._inbox = _folder("inbox", self._address)
 
@@ -229,7 +232,15 @@ class EwsMailbox:
                 reply.kind, reply.message_id, reply.body_html, reply.idempotency_key, account
             )
             sent_by_us = True  # from here on, a failure may still have sent it: look first
-            response.send(message_disposition=SEND_AND_SAVE_COPY)
+            created = CreateItem(account=account).call(
+                items=[response],
+                folder=_SentItems.of(account),
+                message_disposition=SEND_AND_SAVE_COPY,
+                send_meeting_invitations=SEND_TO_NONE,
+            )
+            for result in created:
+                if isinstance(result, Exception):
+                    raise result
             return True
 
         sent: bool = self._calls.call("replying to a meeting request", self._address, attempt)
@@ -408,6 +419,19 @@ class EwsMailbox:
         self._calls.close()
         if self._owns_tokens:
             self._tokens.close()
+
+
+class _SentItems(DistinguishedFolderId):  # type: ignore[misc]
+    """Sent Items by its distinguished name, tied to an account as CreateItem wants (naming it
+    saves the two GetFolder calls exchangelib makes to look the folder up)."""
+
+    __slots__ = ("account",)
+
+    @classmethod
+    def of(cls, account: Any) -> _SentItems:
+        folder = cls(id="sentitems", mailbox=Mailbox(email_address=account.primary_smtp_address))
+        folder.account = account
+        return folder
 
 
 def _folder(name: str, mailbox: str) -> DistinguishedFolderId:

@@ -13,7 +13,9 @@ may have hidden.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from contextlib import suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +28,8 @@ from vmrsched.adapters.ews.connection import CALL_ERRORS
 from vmrsched.adapters.ews.errors import SUBSCRIPTION
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from vmrsched.adapters.ews.connection import Connection
 
 log = structlog.get_logger(__name__)
@@ -36,6 +40,8 @@ EVENT_TYPES: Final = ("NewMailEvent", "CreatedEvent", "MovedEvent", "CopiedEvent
 #: Longest stream Exchange allows (ConnectionTimeout 1-30 minutes): fewest reconnects.
 STREAM_MINUTES: Final = 30
 RETRY_DELAYS: Final = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+#: A stream shorter than this ended abnormally (a normal one lasts STREAM_MINUTES).
+MIN_STREAM_SECONDS: Final = 10.0
 
 
 class InboxWatcher:
@@ -45,9 +51,16 @@ class InboxWatcher:
     (or a gap) was seen; `healthy` says whether the stream is up. `close` ends it all.
     """
 
-    def __init__(self, connection: Connection, mailbox: str) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        mailbox: str,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+    ) -> None:
         self._connection = connection
         self.mailbox = mailbox
+        self._retry_delays = tuple(retry_delays) or RETRY_DELAYS
         self._changed = threading.Event()
         self._ready = threading.Event()
         self._stop = threading.Event()
@@ -79,14 +92,12 @@ class InboxWatcher:
         """Stop the thread: end the stream, drop the subscription, close the connection."""
         self._stop.set()
         self._changed.set()  # wake a waiter
-        stream = self._stream
-        response = getattr(stream, "_streaming_response", None)
-        if response is not None:
-            with suppress(Exception):  # closing a half-read response: nothing to report
-                response.close()
         thread = self._thread
-        if thread is not None:
-            thread.join(grace.total_seconds())
+        deadline = time.monotonic() + grace.total_seconds()
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            # The thread may be opening a stream right now: interrupt whatever is current.
+            _interrupt(getattr(self._stream, "_streaming_response", None))
+            thread.join(0.05)
         if self._subscription is not None:
             with suppress(*CALL_ERRORS):
                 Unsubscribe(account=self._account()).get(subscription_id=self._subscription)
@@ -104,7 +115,8 @@ class InboxWatcher:
         )
         return subscription
 
-    def _follow(self, subscription: str) -> None:
+    def _follow(self, subscription: str, started: float) -> None:
+        """Read one stream to its end; ShortStreamError when it ended much too soon."""
         stream = GetStreamingEvents(account=self._account())
         self._stream = stream
         try:
@@ -117,10 +129,13 @@ class InboxWatcher:
                     self._changed.set()
         finally:
             self._stream = None
+        if not self._stop.is_set() and time.monotonic() - started < MIN_STREAM_SECONDS:
+            raise ShortStreamError("the stream ended right after it opened")
 
     def _run(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 if self._subscription is None:
                     self._subscription = self._subscribe()
@@ -129,8 +144,11 @@ class InboxWatcher:
                 self._ready.set()
                 if failures:
                     self._changed.set()  # the gap may have hidden a change
-                    failures = 0
-                self._follow(self._subscription)
+                self._follow(self._subscription, started)
+                if self._stop.is_set():
+                    return
+                failures = 0
+                self.reconnects += 1
             except SUBSCRIPTION as exc:
                 # Gone, expired or broken: a new one, without the old watermark.
                 log.warning("push_resubscribing", mailbox=self.mailbox, error=type(exc).__name__)
@@ -143,7 +161,7 @@ class InboxWatcher:
                 self.healthy = False
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self._ready.set()
-                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1]
+                delay = self._retry_delays[min(failures, len(self._retry_delays)) - 1]
                 log.warning(
                     "push_stream_lost",
                     mailbox=self.mailbox,
@@ -152,5 +170,22 @@ class InboxWatcher:
                     failures=failures,
                 )
                 self._stop.wait(delay)
-            else:
-                self.reconnects += 1
+
+
+class ShortStreamError(Exception):
+    """A stream that ended much sooner than its ConnectionTimeout: treated as a failure, so a
+    server that keeps cutting streams is not hammered with reconnects."""
+
+
+def _interrupt(response: Any) -> None:
+    """End a blocked streaming read at once by shutting its socket down.
+
+    ``Response.close()`` would wait for the reading thread's lock until the server's next
+    keep-alive (45 s); a socket shutdown wakes the read with an error instead.
+    """
+    raw = getattr(response, "raw", None)
+    connection = getattr(raw, "connection", None) or getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with suppress(OSError):  # already closed by the server or the other thread
+            sock.shutdown(socket.SHUT_RDWR)
