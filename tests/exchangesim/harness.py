@@ -340,9 +340,17 @@ def response_problems(record: ResponseRecord, schema: etree.XMLSchema) -> list[s
         problems.append("no ServerVersionInfo header")
     elif not schema.validate(info):
         problems += [f"ServerVersionInfo: {e}" for e in _errors(schema)]
+    if etree.QName(child).localname in NOT_IN_SCHEMA_SET:
+        return problems  # checked against the captured samples instead (test_ops_availability)
     if not schema.validate(child):
         problems += [f"line {e.line}: {e.message}" for e in _errors(schema)][:5]
     return problems
+
+
+#: Response elements the Exchange2016 schema set in ../shared/conformance does not declare
+#: (MS-OXWSAVAIL is not part of it; see its README). Their shapes are compared with the captured
+#: GetUserAvailability samples by `test_answers_have_the_shape_of_the_captured_samples`.
+NOT_IN_SCHEMA_SET = frozenset({"GetUserAvailabilityResponse"})
 
 
 def _errors(schema: etree.XMLSchema) -> list[Any]:

@@ -77,6 +77,13 @@ async def delete_attachment(ctx: EwsContext, request: Element) -> Element:  # no
     return response
 
 
+def _check_parent(ctx: EwsContext, parent: Element | None) -> None:
+    """Raise the `EwsError` Exchange gives for a CreateAttachment parent it cannot use."""
+    if parent is None:
+        raise EwsError("ErrorInvalidIdMalformed")
+    locate(ctx, parent)  # reads `Id`, as for an ItemId; another mailbox's item is not found
+
+
 @operation("CreateAttachment")
 async def create_attachment(ctx: EwsContext, request: Element) -> Element:
     """CreateAttachment: the parent's errors as Exchange gives them, else not implemented."""
@@ -84,13 +91,11 @@ async def create_attachment(ctx: EwsContext, request: Element) -> Element:
     holder = child(request, M_NS, "Attachments")
     attachments = [el for el in holder if isinstance(el.tag, str)] if holder is not None else []
     try:
-        if parent is None:
-            raise EwsError("ErrorInvalidIdMalformed")
-        locate(ctx, parent)  # reads `Id`, as for an ItemId; another mailbox's item is not found
+        _check_parent(ctx, parent)
     except EwsError as err:
         response = m("CreateAttachmentResponse")
         messages = msub(response, "ResponseMessages")
-        for _ in attachments or [None]:
+        for _ in range(max(len(attachments), 1)):
             msub(error_from(messages, "CreateAttachment", err), "Attachments")
         return response
     raise EwsFault("ErrorInvalidOperation", _NO_ATTACHMENTS)

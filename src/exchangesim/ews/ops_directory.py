@@ -205,11 +205,13 @@ def _members(ctx: EwsContext, group: Group) -> list[tuple[str, str, str]]:
         email = recipient.email if recipient is not None else address
         name = recipient.display_name if recipient is not None else address
         found.append((email, name, kind(email)))
-    return sorted(found, key=lambda m: (m[1].casefold(), m[0].casefold()))
+    return sorted(found, key=lambda member: (member[1].casefold(), member[0].casefold()))
 
 
-def _group_of(ctx: EwsContext, mailbox: Element) -> Group:
+def _group_of(ctx: EwsContext, mailbox: Element | None) -> Group:
     """The distribution group an `EmailAddressType` names; raises `EwsError`."""
+    if mailbox is None:
+        raise EwsError("ErrorNameResolutionNoResults")
     item_id = child(mailbox, T_NS, "ItemId")
     if item_id is not None:
         # A private distribution list is a contact item; the store has none.
@@ -232,11 +234,8 @@ async def expand_dl(ctx: EwsContext, request: Element) -> Element:
     """ExpandDL: the direct members of one distribution group."""
     response = m("ExpandDLResponse")
     messages = msub(response, "ResponseMessages")
-    mailbox = child(request, M_NS, "Mailbox")
     try:
-        if mailbox is None:
-            raise EwsError("ErrorNameResolutionNoResults")
-        group = _group_of(ctx, mailbox)
+        group = _group_of(ctx, child(request, M_NS, "Mailbox"))
     except EwsError as err:
         error_message(messages, "ExpandDL", err.code, err.message)
         return response

@@ -223,6 +223,9 @@ class FakeMailbox:
     def wait_for_changes(self, timeout: timedelta) -> WatchEvents:
         """Block until a delivery (since the last wait) or `timeout`."""
         with self._lock:
+            if self._closed:  # as the EWS adapter: a closed mailbox waits no more
+                self.calls["wait_for_changes"] += 1
+                return WatchEvents(changed=False, push_healthy=False, detail=("closed",))
             self._enter("wait_for_changes")
             changed = self._lock.wait_for(
                 lambda: self._pending_wake or self._closed, timeout.total_seconds()

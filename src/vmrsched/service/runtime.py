@@ -34,11 +34,15 @@ class ServiceParts:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     effects_every: timedelta = timedelta(seconds=10)
     sweep_every: timedelta = timedelta(hours=1)
+    #: Expired, unused reservations are kept this long, so a meeting sent with one is declined
+    #: as "alias deleted" (its token still verifies), not as an unknown token; then freed.
+    expired_kept: timedelta = timedelta(days=30)
 
 
-def sweep_reservations(store: Store, clock: Clock) -> int:
-    """Delete unused reservations that expired; their aliases become free again."""
-    deleted = store.delete_expired_reservations(clock())
+def sweep_reservations(store: Store, clock: Clock, *, kept: timedelta = timedelta(days=30)) -> int:
+    """Delete unused reservations that expired more than ``kept`` ago (and those marked expired
+    or deleted); their aliases become free again."""
+    deleted = store.delete_expired_reservations(clock() - kept)
     if deleted:
         log.info("reservations_expired", deleted=deleted)
     return deleted
@@ -73,7 +77,9 @@ def service_tasks(parts: ServiceParts) -> list[Task]:
         periodic(
             "reservation-sweep",
             parts.sweep_every,
-            functools.partial(sweep_reservations, parts.store, parts.clock),
+            functools.partial(
+                sweep_reservations, parts.store, parts.clock, kept=parts.expired_kept
+            ),
             first_delay=timedelta(0),
         ),
     ]

@@ -60,6 +60,7 @@ class World(Protocol):
         weekly: int | None = None,
     ) -> Meeting: ...
     def reschedule(self, meeting: Meeting, start: datetime, end: datetime) -> None: ...
+    def move_occurrence(self, meeting: Meeting, index: int, shift: timedelta) -> None: ...
     def cancel(self, meeting: Meeting) -> None: ...
     def delete_request(self, message_id: str) -> None: ...
     def responses(self, organizer: str = ALICE) -> list[tuple[ReplyKind, str]]: ...
@@ -120,6 +121,20 @@ class FakeWorld:
     def reschedule(self, meeting: Meeting, start: datetime, end: datetime) -> None:
         meeting.start, meeting.end, meeting.sequence = start, end, meeting.sequence + 1
         self.mailbox.deliver(self._message(meeting, MessageKind.UPDATE, "<p>Join</p>"))
+
+    def move_occurrence(self, meeting: Meeting, index: int, shift: timedelta) -> None:
+        original = meeting.start + timedelta(weeks=index - 1)
+        meeting.sequence += 1
+        series = self._message(meeting, MessageKind.UPDATE, "<p>Join</p>")
+        self.mailbox.deliver(
+            dataclasses.replace(
+                series,
+                recurrence=None,
+                occurrence_original_start=original,
+                start=original + shift,
+                end=original + shift + timedelta(hours=1),
+            )
+        )
 
     def cancel(self, meeting: Meeting) -> None:
         meeting.sequence += 1
@@ -226,6 +241,15 @@ class EwsWorld:
         item.start, item.end = EWSDateTime.from_datetime(start), EWSDateTime.from_datetime(end)
         item.save(update_fields=["start", "end"], send_meeting_invitations="SendToAllAndSaveCopy")
         meeting.start, meeting.end = start, end
+
+    def move_occurrence(self, meeting: Meeting, index: int, shift: timedelta) -> None:
+        occurrence = meeting.handle.occurrence(index=index)
+        occurrence.refresh()
+        occurrence.start += shift
+        occurrence.end += shift
+        occurrence.save(
+            update_fields=["start", "end"], send_meeting_invitations="SendToAllAndSaveCopy"
+        )
 
     def cancel(self, meeting: Meeting) -> None:
         meeting.handle.refresh()

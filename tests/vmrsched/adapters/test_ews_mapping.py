@@ -226,6 +226,12 @@ def test_an_occurrence_cancellation_names_the_occurrence() -> None:
     """A cancellation with a RecurrenceId is about that occurrence only."""
     message = one(cancellation(recurrence_id="2026-11-30T08:00:00Z", extended={"sequence": "1"}))
     assert message.occurrence_original_start == datetime(2026, 11, 30, 8, tzinfo=UTC)
+    assert message.sequence == 1
+
+
+def test_an_occurrence_cancellation_without_a_sequence_does_not_inflate_it() -> None:
+    """No sequence on an occurrence's cancellation: 0, so later series updates stay fresh."""
+    assert one(cancellation(recurrence_id="2026-11-30T08:00:00Z")).sequence == 0
 
 
 def test_a_forwarded_request_keeps_the_organizer_and_names_the_forwarder() -> None:

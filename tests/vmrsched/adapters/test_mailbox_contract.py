@@ -120,6 +120,19 @@ def test_a_series_arrives_with_its_pattern(world: World) -> None:
     assert message.recurrence.range == rec.NumberedRange(START.date(), 5)
 
 
+def test_an_edited_occurrence_arrives_about_that_occurrence(world: World) -> None:
+    """Moving the third occurrence of a series: an UPDATE naming its original start, no series."""
+    meeting = world.send("Weekly with an exception", weekly=5)
+    cursor = drain(world)[1]
+    world.move_occurrence(meeting, 3, timedelta(hours=2))
+    (update,) = meetings(drain(world, cursor)[0])
+    original = START + timedelta(weeks=2)
+    assert update.kind is MessageKind.UPDATE
+    assert update.occurrence_original_start == original
+    assert update.recurrence is None
+    assert update.start == original + timedelta(hours=2)
+
+
 def test_an_update_and_a_cancellation_arrive_as_such_with_rising_sequences(world: World) -> None:
     """A new time is an UPDATE with a higher sequence; a cancellation is a CANCEL above it."""
     meeting = world.send("Moving target")

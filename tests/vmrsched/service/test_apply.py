@@ -9,7 +9,7 @@ import pytest
 from service_support import (
     ALLOCATE,
     TEMPLATES,
-    DoubleMailbox,
+    FakeMailbox,
     ManualClock,
     meeting,
     reserve,
@@ -42,8 +42,8 @@ def store() -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def mailbox() -> DoubleMailbox:
-    return DoubleMailbox()
+def mailbox() -> FakeMailbox:
+    return FakeMailbox()
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def effects_of(store: SqlStore, key: str):
 
 
 def test_a_pending_acceptance_is_sent_once_and_marked_done(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """apply sends the reply, records it done; a second round has nothing to do."""
     reservation = reserve(store)
@@ -87,7 +87,7 @@ def test_a_pending_acceptance_is_sent_once_and_marked_done(
 
 
 def test_a_reply_sent_before_a_crash_is_found_and_not_sent_again(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The mailbox recognises the idempotency key; the effect is marked done without a resend."""
     report = decide(mailbox, store, clock, meeting("m1"))
@@ -102,11 +102,11 @@ def test_a_reply_sent_before_a_crash_is_found_and_not_sent_again(
 
 
 def test_a_transient_failure_is_retried_after_the_servers_retry_after(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """MailboxUnavailableError: the attempt is recorded and the effect waits its backoff."""
     report = decide(mailbox, store, clock, meeting("m1"))
-    mailbox.fail_next("reply", MailboxUnavailableError("busy", retry_after=timedelta(minutes=2)))
+    mailbox.fail("reply", MailboxUnavailableError("busy", retry_after=timedelta(minutes=2)))
 
     assert apply(mailbox, store, clock).retried == 1
     [effect] = effects_of(store, report.processed[0].message_key)
@@ -120,6 +120,20 @@ def test_a_transient_failure_is_retried_after_the_servers_retry_after(
     assert len(mailbox.replies_to("m1")) == 1
 
 
+def test_a_reply_whose_connection_broke_after_sending_is_not_sent_again(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """The reply went out, the answer was lost: the retry finds it sent and marks it done."""
+    decide(mailbox, store, clock, meeting("m1"))
+    mailbox.fail_after_send()
+
+    assert apply(mailbox, store, clock).retried == 1
+    clock.advance(timedelta(hours=1))
+    assert apply(mailbox, store, clock).done == 1
+
+    assert len(mailbox.replies_to("m1")) == 1
+
+
 def test_backoff_doubles_and_is_capped() -> None:
     """Delays grow exponentially from the first delay up to the cap."""
     policy = RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(seconds=60))
@@ -128,11 +142,11 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 def test_a_request_that_is_gone_is_given_up_without_another_answer(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """MessageGoneError: the reply fails for good; no general-error answer follows."""
     report = decide(mailbox, store, clock, meeting("m1"))
-    mailbox.gone.add("m1")
+    mailbox.remove("m1")  # the organizer cancelled, someone deleted it
     assert apply(mailbox, store, clock).failed == 1
     [effect] = effects_of(store, report.processed[0].message_key)
     assert effect.state is EffectState.FAILED
@@ -140,27 +154,28 @@ def test_a_request_that_is_gone_is_given_up_without_another_answer(
 
 
 def test_a_refused_app_stops_the_round_and_keeps_every_effect_pending(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """MailboxAuthError: one attempt is recorded, the rest wait for the next round."""
     decide(mailbox, store, clock, meeting("m1"), meeting("m2", uid="UID-2"))
-    mailbox.fail_next("reply", MailboxAuthError("secret expired", fix="renew the secret"))
+    mailbox.fail("reply", MailboxAuthError("secret expired", fix="renew the secret"))
 
     report = apply(mailbox, store, clock)
 
     assert report.blocked.startswith("MailboxAuthError")
     assert "renew the secret" in report.blocked
     assert (report.retried, report.done) == (1, 0)
-    assert mailbox.reply_calls == 0
+    assert mailbox.replies == []
+    assert mailbox.calls["reply"] == 1
 
 
 def test_a_failed_instructions_write_turns_the_acceptance_into_a_general_error(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """When writing instructions fails for good, the organizer gets the general-error decline."""
     report = decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
     key = report.processed[0].message_key
-    mailbox.fail_next("write_instructions", *(MailboxError("no such meeting") for _ in range(3)))
+    mailbox.fail("write_instructions", MailboxError("refused"), times=3)
     policy = RetryPolicy(first_delay=timedelta(seconds=1), max_permanent_attempts=3)
 
     for _ in range(4):
@@ -178,28 +193,34 @@ def test_a_failed_instructions_write_turns_the_acceptance_into_a_general_error(
 
 
 def test_the_acceptance_waits_while_the_instructions_are_pending(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """An effect runs only after the earlier effects of its decision are done."""
     decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
-    mailbox.fail_next("write_instructions", MailboxUnavailableError("busy"))
+    mailbox.fail("write_instructions", MailboxUnavailableError("busy"))
 
     report = apply(mailbox, store, clock)
 
     assert (report.retried, report.waiting, report.done) == (1, 1, 0)
-    assert mailbox.replies == {}
+    assert mailbox.replies == []
     clock.advance(timedelta(minutes=5))
     assert apply(mailbox, store, clock).done == 2
     assert [r.kind for r in mailbox.replies_to("m1")] == [ReplyKind.ACCEPT]
 
 
 def test_a_crashing_mailbox_call_is_recorded_and_answered(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """An unexpected exception fails the effect; an acceptance becomes the general error."""
     reservation = reserve(store)
     report = decide(mailbox, store, clock, meeting("m1", body_html=token_body(reservation)))
-    mailbox.fail_next("reply", RuntimeError("bug"))
+    send = mailbox.reply
+
+    def crash_once(reply):
+        mailbox.reply = send  # the next call works again
+        raise RuntimeError("bug")
+
+    mailbox.reply = crash_once
 
     first = apply(mailbox, store, clock)
     apply(mailbox, store, clock)

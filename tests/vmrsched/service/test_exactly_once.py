@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,28 +52,45 @@ ORGANIZERS = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 REQUESTS = 20
 WITHOUT_TOKEN = {3, 9, 14, 18}  # these are declined: every request needs exactly one answer
 #: Crash points, one per run, in order; None is a kill at a random time.
-#: The exact points use 12 of the 20 replies, so each is reached; the random kills come last.
+#: The exact points use 7 of the 20 replies; a random kill comes 0.2-1.5 s after the service
+#: answers /health, while about five replies go out per second (LATENCY).
 CRASHES = (
     "decision:3",
     "cursor:1",
     "reply:before:1",
     "reply:1",
-    "reply:4",
-    "reply:before:3",
+    None,
     "reply:2",
+    "reply:before:2",
+    None,
     "reply:3",
     None,
-    None,
 )
-#: Per EWS call, so that a batch takes seconds and random kills land in the middle of it.
-LATENCY = Latency(fixed_ms=60)
-RUN_TIMEOUT = 45.0  # seconds one run may take to reach its crash point
+#: Per EWS call, so that the replies of a batch take seconds and random kills land among them.
+LATENCY = Latency(fixed_ms=100)
+RUN_TIMEOUT = 30.0  # seconds one run may take to reach its crash point
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+WEB_PORT = _free_port()
+
+
+def wait_for_health(process: subprocess.Popen[bytes], timeout: float = 30) -> bool:
+    """True once the service answers /health (its signal handlers are then installed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{WEB_PORT}/health", timeout=1) as reply:
+                if reply.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 @pytest.fixture
@@ -95,6 +113,7 @@ token_endpoint = "{server.token_endpoint}"
 client_id = "{DEMO_APP}"
 resource_mailbox = "{RESOURCE}"
 ca_bundle = "{server.ca_file}"
+token_scope = "https://outlook.office365.com/.default"
 
 [aliases]
 prefix = "81"
@@ -104,7 +123,7 @@ domain = "vmr.contoso.com"
 url = "sqlite:///state.sqlite"
 
 [web]
-listen = "127.0.0.1:{_free_port()}"
+listen = "127.0.0.1:{WEB_PORT}"
 
 [service]
 poll_interval_seconds = 5
@@ -220,7 +239,9 @@ def test_killing_the_service_anywhere_loses_nothing_and_sends_nothing_twice(
     for crash_at in CRASHES:
         process = start_service(config, crash_at, log)
         try:
-            timeout = RUN_TIMEOUT if crash_at is not None else rng.uniform(1.5, 4.0)
+            if crash_at is None:
+                wait_for_health(process)
+            timeout = RUN_TIMEOUT if crash_at is not None else rng.uniform(0.2, 1.5)
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
@@ -230,6 +251,7 @@ def test_killing_the_service_anywhere_loses_nothing_and_sends_nothing_twice(
 
     final = start_service(config, None, log)
     try:
+        assert wait_for_health(final), log.read_text()[-3000:]
         done = wait_until(lambda: all(answers(server, sent).values()), timeout=90)
     finally:
         final.send_signal(signal.SIGTERM)

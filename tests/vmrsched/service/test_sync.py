@@ -14,7 +14,7 @@ from service_support import (
     ALLOCATE,
     NOW,
     RESOURCE,
-    DoubleMailbox,
+    FakeMailbox,
     ManualClock,
     meeting,
     reserve,
@@ -44,8 +44,8 @@ def store() -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def mailbox() -> DoubleMailbox:
-    return DoubleMailbox()
+def mailbox() -> FakeMailbox:
+    return FakeMailbox()
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def run(mailbox, store, clock, the_rules=None, **kwargs):
 
 
 def test_a_request_with_a_valid_token_is_booked_and_its_acceptance_recorded_not_sent(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The pass books the VMR and records a pending acceptance; it sends nothing itself."""
     reservation = reserve(store)
@@ -79,12 +79,12 @@ def test_a_request_with_a_valid_token_is_booked_and_its_acceptance_recorded_not_
     assert (effect.kind, effect.state) == ("reply", EffectState.PENDING)
     assert effect.payload["reply"] == "accept"
     assert reservation.alias in effect.payload["body_html"]
-    assert mailbox.replies == {}
-    assert store.get_cursor(RESOURCE, INBOX) == "1"
+    assert mailbox.replies == []
+    assert store.get_cursor(RESOURCE, INBOX) == "0:1"
 
 
 def test_a_second_pass_reads_only_what_came_after_the_cursor(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The cursor moves after each page, so a later pass sees only new messages."""
     mailbox.deliver(meeting("m1"))
@@ -95,17 +95,17 @@ def test_a_second_pass_reads_only_what_came_after_the_cursor(
 
 
 def test_pages_are_read_until_the_mailbox_has_no_more(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """Several pages in one pass, each page's cursor stored once its messages are recorded."""
     mailbox.deliver(*(meeting(f"m{i}", uid=f"UID-{i}") for i in range(5)))
     report = run(mailbox, store, clock, page_size=2)
     assert (report.pages, report.decided) == (3, 5)
-    assert store.get_cursor(RESOURCE, INBOX) == "5"
+    assert store.get_cursor(RESOURCE, INBOX) == "0:5"
 
 
 def test_a_delivery_read_again_is_not_decided_twice(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """After a crash before the cursor moved, the re-read page finds its decisions."""
     reservation = reserve(store)
@@ -122,23 +122,23 @@ def test_a_delivery_read_again_is_not_decided_twice(
 
 
 def test_an_expired_cursor_reads_the_folder_again_without_duplicates(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """CursorExpiredError → the pass starts from None; old messages are recognised."""
     mailbox.deliver(meeting("m1"))
     run(mailbox, store, clock)
-    mailbox.expired_cursors.add("1")
+    mailbox.expire_cursors()
     mailbox.deliver(meeting("m2", uid="UID-2"))
 
     report = run(mailbox, store, clock)
 
     assert report.resynced
     assert (report.decided, report.duplicates) == (1, 1)
-    assert store.get_cursor(RESOURCE, INBOX) == "2"
+    assert store.get_cursor(RESOURCE, INBOX) == "1:2"
 
 
 def test_a_request_without_a_token_is_declined(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """No token and missing_token = reject: the invalid-alias decline, no booking."""
     request = meeting("m1")
@@ -152,7 +152,7 @@ def test_a_request_without_a_token_is_declined(
 
 
 def test_allocate_draws_a_reservation_and_records_instructions_before_the_acceptance(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """missing_token = allocate: a new reservation, a booking, then write, then accept."""
     request = meeting("m1")
@@ -174,7 +174,7 @@ def test_allocate_draws_a_reservation_and_records_instructions_before_the_accept
 
 
 def test_a_placeholder_token_is_allocated_even_when_missing_tokens_are_rejected(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The placeholder flow books a VMR and asks to replace the placeholder."""
     body = f"<p>{placeholder_token('ABCDEF0123456789')}</p>"
@@ -187,7 +187,7 @@ def test_a_placeholder_token_is_allocated_even_when_missing_tokens_are_rejected(
 
 
 def test_an_update_moves_the_booking_and_a_cancellation_releases_it(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """A new time moves the window (edited acceptance); a cancellation releases without reply."""
     reservation = reserve(store)
@@ -215,7 +215,7 @@ def test_an_update_moves_the_booking_and_a_cancellation_releases_it(
 
 
 def test_a_forward_of_a_booked_meeting_makes_no_second_booking_or_reply(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The same meeting delivered again as another item changes nothing."""
     reservation = reserve(store)
@@ -232,7 +232,7 @@ def test_a_forward_of_a_booked_meeting_makes_no_second_booking_or_reply(
 
 
 def test_a_token_used_by_another_meeting_is_declined_as_a_conflict(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """Two meetings with one alias token: the second is declined with the alias."""
     reservation = reserve(store)
@@ -243,7 +243,7 @@ def test_a_token_used_by_another_meeting_is_declined_as_a_conflict(
 
 
 def test_ordinary_mail_is_recorded_and_ignored(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """A message that is not a meeting request is recorded with no meeting and no effect."""
     mailbox.deliver(meeting("m1", kind=MessageKind.OTHER))
@@ -253,7 +253,7 @@ def test_ordinary_mail_is_recorded_and_ignored(
 
 
 def test_a_planning_failure_is_answered_with_the_general_error(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug while planning declines with the general-error template and its correlation ID."""
 
@@ -271,7 +271,7 @@ def test_a_planning_failure_is_answered_with_the_general_error(
 
 
 def test_a_drawn_alias_that_is_taken_is_drawn_again(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The allocate flow draws again when the store already holds the drawn alias."""
     first_draw = new_reservation(
@@ -288,11 +288,11 @@ def test_a_drawn_alias_that_is_taken_is_drawn_again(
 
 
 def test_a_mailbox_outage_stops_the_pass_without_moving_the_cursor(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """The mailbox's transient error reaches the caller; nothing was recorded."""
     mailbox.deliver(meeting("m1"))
-    mailbox.fail_next("fetch_changes", MailboxUnavailableError("503"))
+    mailbox.fail("fetch_changes", MailboxUnavailableError("503"))
     with pytest.raises(MailboxUnavailableError):
         run(mailbox, store, clock)
     assert store.get_cursor(RESOURCE, INBOX) is None
@@ -300,7 +300,7 @@ def test_a_mailbox_outage_stops_the_pass_without_moving_the_cursor(
 
 
 def test_a_database_outage_while_planning_stops_the_pass(
-    store: SqlStore, mailbox: DoubleMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A retryable store error is not answered as a general error: the pass is retried later."""
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from service_support import DoubleMailbox, ManualClock, meeting, reserve, rules, token_body
+from service_support import FakeMailbox, ManualClock, meeting, reserve, rules, token_body
 from structlog.testing import capture_logs
 
 from vmrsched.adapters.db import SqlStore
@@ -30,7 +30,7 @@ def store() -> Iterator[SqlStore]:
     opened.close()
 
 
-def parts(mailbox: DoubleMailbox, store: SqlStore, clock: ManualClock, **changes) -> ServiceParts:
+def parts(mailbox: FakeMailbox, store: SqlStore, clock: ManualClock, **changes) -> ServiceParts:
     values = {
         "mailbox": mailbox,
         "store": store,
@@ -52,7 +52,7 @@ async def test_a_pushed_meeting_is_decided_and_answered_then_the_service_stops_o
     store: SqlStore,
 ) -> None:
     """Push wakes the watcher; the reply goes out; the stop event ends every task cleanly."""
-    mailbox, clock = DoubleMailbox(), ManualClock()
+    mailbox, clock = FakeMailbox(), ManualClock()
     reservation = reserve(store)
     supervisor = Supervisor(service_tasks(parts(mailbox, store, clock)))
     stop = asyncio.Event()
@@ -71,7 +71,7 @@ async def test_a_pushed_meeting_is_decided_and_answered_then_the_service_stops_o
 
 async def test_the_watcher_stops_while_waiting_for_a_push(store: SqlStore) -> None:
     """A stop during a long push wait ends the watcher at once, not at the poll interval."""
-    mailbox, clock = DoubleMailbox(), ManualClock()
+    mailbox, clock = FakeMailbox(), ManualClock()
     supervisor = Supervisor(service_tasks(parts(mailbox, store, clock)))
     stop = asyncio.Event()
     with capture_logs() as logs:
@@ -87,8 +87,8 @@ async def test_the_watcher_stops_while_waiting_for_a_push(store: SqlStore) -> No
 
 async def test_a_failed_pass_is_retried_and_reported_in_health(store: SqlStore) -> None:
     """A mailbox outage marks the service unready; the next try answers the meeting."""
-    mailbox, clock = DoubleMailbox(), ManualClock()
-    mailbox.fail_next("fetch_changes", MailboxUnavailableError("HTTP 503"))
+    mailbox, clock = FakeMailbox(), ManualClock()
+    mailbox.fail("fetch_changes", MailboxUnavailableError("HTTP 503"))
     mailbox.deliver(meeting("m1"))
     health = Health(clock())
     the_parts = parts(mailbox, store, clock, health=health, first_retry=timedelta(0))
@@ -171,10 +171,11 @@ async def test_a_periodic_task_survives_transient_errors_and_dies_on_bugs() -> N
     assert [e["event"] for e in logs] == ["side_task_failed"]
 
 
-def test_the_sweep_deletes_expired_unused_reservations(store: SqlStore) -> None:
-    """Reservations past their expiry free their aliases."""
-    reserve(store)
+def test_the_sweep_frees_aliases_of_reservations_expired_long_enough(store: SqlStore) -> None:
+    """An expired reservation is kept for a while (to decline its late meeting), then deleted."""
+    reserve(store)  # expires 30 days after NOW - 1 hour
     clock = ManualClock()
-    assert sweep_reservations(store, clock) == 0
     clock.advance(timedelta(days=31))
-    assert sweep_reservations(store, clock) == 1
+    assert sweep_reservations(store, clock, kept=timedelta(days=2)) == 0
+    clock.advance(timedelta(days=2))
+    assert sweep_reservations(store, clock, kept=timedelta(days=2)) == 1

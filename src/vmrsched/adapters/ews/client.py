@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import structlog
+from exchangelib.errors import ResponseMessageError
 from exchangelib.fields import FieldPath
 from exchangelib.items import (
     ID_ONLY,
@@ -67,8 +68,9 @@ log = structlog.get_logger(__name__)
 
 #: SyncFolderItems' MaxChangesReturned range.
 MAX_CHANGES: Final = 512
-#: Items per GetItem: Microsoft suggests batches of about 10; 50 keeps a 1,000-message backlog
-#: near one call per message with no sign of trouble in Exchange's limits (REFERENCES §2).
+#: Items per GetItem. Microsoft's guidance is about 10 full items per batch (REFERENCES §2); we
+#: ask for a few properties per item, so 50 keeps a request small while a 1,000-message backlog
+#: costs 20 GetItem calls. Tunable with ``get_item_batch``.
 GET_ITEM_BATCH: Final = 50
 #: How long the first `wait_for_changes` waits for the stream's subscription to exist.
 ARM_TIMEOUT: Final = timedelta(seconds=10)
@@ -342,13 +344,11 @@ class EwsMailbox:
                     for item in self._find(account, calendar, restriction)
                     if not isinstance(item, Exception)
                 ]
-            except MailboxError:
-                raise
-            except Exception as exc:  # the server refused this restriction: try the next
+            except ResponseMessageError as exc:
                 error = translate(exc, mailbox=account.primary_smtp_address, what="finding")
-                if error.retryable:
+                if type(error) is not MailboxError:  # access, outage...: not about the query
                     raise error from exc
-                continue
+                continue  # the server refused this restriction (e.g. UID): try the next
             if found:
                 return found[0]  # IdOnly without extra fields: an (id, change key) pair
         return None

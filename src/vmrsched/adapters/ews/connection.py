@@ -186,6 +186,9 @@ class Connection:
         while True:
             attempts += 1
             try:
+                # The token first, outside exchangelib: its refusal is reported as it is, not
+                # logged by exchangelib as a failed request.
+                self.tokens.token()
                 return attempt()
             except CALL_ERRORS as exc:
                 error = translate(exc, mailbox=mailbox, what=what)
@@ -193,6 +196,8 @@ class Connection:
                     renewed = True
                     self.tokens.invalidate()
                     continue
+                if error is exc and not isinstance(error, MailboxUnavailableError):
+                    raise
                 if not isinstance(error, MailboxUnavailableError):
                     raise error from exc
                 wait = error.retry_after or delay

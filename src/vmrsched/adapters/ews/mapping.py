@@ -50,8 +50,11 @@ from vmrsched.ports.mailbox import ReplyKind
 if TYPE_CHECKING:
     from exchangelib.items import BaseMeetingReplyItem
 
-#: A cancellation whose sequence cannot be read is taken as newer than anything seen, so it is
-#: never mistaken for a stale message (the largest value a 32-bit sequence column holds).
+#: A cancellation of a whole meeting whose sequence cannot be read is taken as newer than
+#: anything seen, so it is never mistaken for a stale message (the largest value a 32-bit
+#: sequence column holds). Nothing follows a cancelled meeting: Exchange gives a new meeting a new
+#: UID. A cancelled *occurrence* without a sequence counts as 0: occurrence messages are not
+#: compared by sequence, and a high value would make later series updates look stale.
 UNKNOWN_CANCEL_SEQUENCE: Final = 2**31 - 1
 _MARKER_COMMENT: Final = re.compile(r"<!--\s*vmrsched-marker:\s*(\S+?)\s*-->")
 _MARKER_TEXT: Final = re.compile(r"vmrsched:[0-9a-f]{32}:\d+")
@@ -125,11 +128,12 @@ def meeting_message(item: Any) -> MeetingMessage:
     uid = str(getattr(item, "uid", None) or "").strip()
     if not uid or not organizer_email or start is None or end is None:
         return other_message(Seen(item_id, f"{item.item_class} (incomplete)"), received)
+    occurrence_start = _occurrence_start(item)
     sequence = _sequence(item)
     if sequence is None:
-        sequence = UNKNOWN_CANCEL_SEQUENCE if kind is MessageKind.CANCEL else 0
+        whole = kind is MessageKind.CANCEL and occurrence_start is None
+        sequence = UNKNOWN_CANCEL_SEQUENCE if whole else 0
     time_zone = iana_zone(getattr(item, "start_timezone_id", None)) or "UTC"
-    occurrence_start = _occurrence_start(item)
     series = None if occurrence_start is not None else to_recurrence(item)
     html, text = _bodies(item)
     return MeetingMessage(

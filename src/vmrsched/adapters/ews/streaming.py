@@ -85,7 +85,9 @@ class InboxWatcher:
     def wait(self, timeout: timedelta) -> bool:
         """Whether something changed within `timeout` (the flag is cleared on return)."""
         changed = self._changed.wait(max(0.0, timeout.total_seconds()))
-        self._changed.clear()
+        if changed:
+            # A change flagged right after this is caught by the pass the caller runs now.
+            self._changed.clear()
         return changed
 
     def close(self, grace: timedelta = timedelta(seconds=5)) -> None:

@@ -1,0 +1,294 @@
+"""End to end over real HTTPS: exchangesim, the EWS adapter, the service, exchangelib organizers.
+
+The service runs in this process (its supervisor on a thread of its own) with the settings the
+demo uses; organizers send, move and cancel meetings with exchangelib, and each test checks what
+arrives in their inboxes and what the store holds. Waiting is on events (a reply sent, a pass
+done) with timeouts, never a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
+
+from exchangesim.knobs import Latency
+from exchangesim.server import start_in_thread
+from exchangesim.sim import Simulator
+from exchangesim.tenant import demo_tenant
+from vmrsched import bootstrap
+from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account
+from vmrsched.config import settings_from_mapping
+from vmrsched.domain.bookings import BookingState
+from vmrsched.domain.meetings import MeetingRef
+from vmrsched.service.reserve import reserve
+from vmrsched.service.runtime import service_tasks
+from vmrsched.service.supervisor import Supervisor
+from vmrsched.service.sync import INBOX
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from exchangesim.server import RunningServer
+
+pytestmark = pytest.mark.slow
+
+ALICE, BOB = "alice@contoso.com", "bob@contoso.com"
+WAIT = 30.0
+
+
+class LiveService:
+    """The service running against a live simulator, with hooks to wait on."""
+
+    def __init__(self, server: RunningServer, folder: Path, **overrides: dict[str, Any]) -> None:
+        raw = demo_settings(server, folder, "127.0.0.1:8080")
+        for section, values in overrides.items():
+            raw[section] = raw.get(section, {}) | values
+        self.settings = settings_from_mapping(raw, base=folder)
+        self.components = bootstrap.build(self.settings)
+        self.store = self.components.store
+        self.mailbox = bootstrap.open_mailbox(self.settings)
+        self.server = server
+        self.changed = threading.Condition()
+        self.answered: set[str] = set()  # idempotency keys of replies sent (or found sent)
+        self.passes = 0
+        self._hook()
+        self.zone = EWSTimeZone("Europe/Berlin")
+        self.accounts: dict[str, Any] = {}
+        self.thread: threading.Thread | None = None
+
+    def _hook(self) -> None:
+        reply, fetch = self.mailbox.reply, self.mailbox.fetch_changes
+
+        def counted_reply(answer: Any) -> bool:
+            sent = reply(answer)
+            with self.changed:
+                self.answered.add(answer.idempotency_key)
+                self.changed.notify_all()
+            return sent
+
+        def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+            page = fetch(*args, **kwargs)
+            with self.changed:
+                self.passes += 1
+                self.changed.notify_all()
+            return page
+
+        self.mailbox.reply = counted_reply  # type: ignore[method-assign]
+        self.mailbox.fetch_changes = counted_fetch  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        parts = dataclasses.replace(
+            self.components.service_parts(self.mailbox), first_retry=timedelta(milliseconds=200)
+        )
+        supervisor = Supervisor(service_tasks(parts), grace=timedelta(seconds=5))
+        self.loop = asyncio.new_event_loop()
+        self.stop_event = asyncio.Event()
+        self.report: Any = None
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.report = self.loop.run_until_complete(supervisor.run(self.stop_event))
+
+        self.thread = threading.Thread(target=run, name="live-service", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+            self.thread.join(timeout=20)
+        self.mailbox.close()
+        self.components.close()
+
+    # --- waiting -----------------------------------------------------------------------------
+
+    def wait_for(self, what: str, check: Callable[[], bool]) -> None:
+        """Wait until ``check()`` holds, re-checking whenever the service replies or reads."""
+        with self.changed:
+            assert self.changed.wait_for(check, timeout=WAIT), f"timed out waiting for {what}"
+
+    def wait_for_replies(self, count: int) -> None:
+        self.wait_for(f"{count} replies", lambda: len(self.answered) >= count)
+
+    def wait_for_pass_after(self, check: Callable[[], bool]) -> None:
+        """Wait for passes until ``check()`` holds (the store changed by a decision)."""
+        self.wait_for("a pass with the expected decision", check)
+
+    # --- organizers --------------------------------------------------------------------------
+
+    def account(self, email: str) -> Any:
+        if email not in self.accounts:
+            self.accounts[email] = organizer_account(self.server, email)
+        return self.accounts[email]
+
+    def body_with_token(self, organizer: str, **clock: Any) -> str:
+        offer = reserve(
+            self.store, self.components.rules, clock.get("clock", self.components.clock), organizer
+        )
+        return f"<p>Agenda</p>{offer.instructions.html}"
+
+    def send(self, organizer: str, subject: str, body: str, *, hours_from_now: float = 26) -> Any:
+        account = self.account(organizer)
+        start = EWSDateTime.now(self.zone).replace(second=0, microsecond=0) + timedelta(
+            hours=hours_from_now
+        )
+        item = CalendarItem(
+            account=account,
+            folder=account.calendar,
+            subject=subject,
+            body=HTMLBody(body),
+            start=start,
+            end=start + timedelta(hours=1),
+            required_attendees=[Attendee(mailbox=Mailbox(email_address=RESOURCE))],
+        )
+        item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+        item.refresh()
+        return item
+
+    def responses(self, organizer: str, subject: str) -> list[str]:
+        """The responses the organizer got for ``subject``: 'Accepted' / 'Declined', oldest first."""
+        found = [
+            item
+            for item in self.account(organizer).inbox.all().order_by("datetime_received")
+            if isinstance(item, MeetingResponse) and str(item.subject).endswith(subject)
+        ]
+        return [str(item.subject).split(":", 1)[0] for item in found]
+
+    def outcome(self, organizer: str, item: Any) -> str:
+        key = MeetingRef(organizer, item.uid).meeting_key
+        events = [e for e in self.store.events_for_meeting(key) if e.kind == "decision"]
+        return str(events[-1].detail["decision"]["outcome"]) if events else ""
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    running = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def live_factory(server: RunningServer, tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
+    started: list[LiveService] = []
+
+    def make(*, start: bool = True, **overrides: dict[str, Any]) -> LiveService:
+        live = LiveService(server, tmp_path, **overrides)
+        started.append(live)
+        if start:
+            live.start()
+        return live
+
+    yield make
+    for live in started:
+        live.stop()
+
+
+@pytest.fixture
+def live(live_factory: Callable[..., LiveService]) -> LiveService:
+    return live_factory()
+
+
+def test_a_meeting_is_accepted_moved_and_released(live: LiveService) -> None:
+    """New → accepted and booked; a new time → accepted as edited, window moved; cancel → released."""
+    item = live.send(ALICE, "Roadmap", live.body_with_token(ALICE))
+    live.wait_for_replies(1)
+    key = MeetingRef(ALICE, item.uid).meeting_key
+    booked = live.store.booking_for_meeting(key)
+    assert booked is not None
+    assert booked.state is BookingState.ACTIVE
+
+    item.refresh()  # the acceptance changed the organizer's item (attendee response)
+    item.start += timedelta(days=1)
+    item.end += timedelta(days=1)
+    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    live.wait_for_replies(2)
+    moved = live.store.booking_for_meeting(key)
+    assert moved is not None
+    assert moved.windows[0].start == booked.windows[0].start + timedelta(days=1)
+    assert live.outcome(ALICE, item) == "accept_edited_single_meeting"
+
+    item.refresh()
+    item.cancel()
+    live.wait_for_pass_after(
+        lambda: (b := live.store.booking_for_meeting(key)) is not None and not b.is_active
+    )
+    assert live.responses(ALICE, "Roadmap") == ["Accepted", "Accepted"]
+
+
+def test_each_rule_declines_with_its_own_reason(live: LiveService) -> None:
+    """No token, a token used by another meeting, a meeting in the past: one decline each."""
+    no_token = live.send(ALICE, "No token", "<p>Plain invitation.</p>")
+    token_body = live.body_with_token(ALICE)
+    first = live.send(ALICE, "First user", token_body)
+    second = live.send(BOB, "Second user", token_body)
+    past = live.send(BOB, "Yesterday", live.body_with_token(BOB), hours_from_now=-25)
+    live.wait_for_replies(4)
+
+    assert live.outcome(ALICE, no_token) == "reject_invalid_alias_id"
+    assert live.outcome(ALICE, first) == "accept_new_single_meeting"
+    assert live.outcome(BOB, second) == "reject_alias_conflict"
+    assert live.outcome(BOB, past) == "reject_single_meeting_past"
+    assert live.responses(BOB, "Second user") == ["Declined"]
+    assert live.responses(ALICE, "No token") == ["Declined"]
+
+
+def test_organizers_outside_the_allowed_domains_and_expired_reservations_are_declined(
+    live_factory: Callable[..., LiveService],
+) -> None:
+    """allowed_organizer_domains and the reservation's expiry are enforced end to end."""
+    live = live_factory(meetings={"allowed_organizer_domains": ["fabrikam.com"]})
+    outsider = live.send(ALICE, "Outside", "<p>Hello</p>")
+    live.wait_for_replies(1)
+    assert live.outcome(ALICE, outsider) == "reject_organizer_not_allowed"
+
+
+def test_an_expired_reservation_is_declined_as_deleted(live: LiveService) -> None:
+    """A token from a reservation older than its time to live is declined (alias deleted)."""
+    long_ago = live.components.clock() - timedelta(days=31)
+    item = live.send(ALICE, "Old token", live.body_with_token(ALICE, clock=lambda: long_ago))
+    live.wait_for_replies(1)
+    assert live.outcome(ALICE, item) == "reject_alias_deleted"
+    assert live.responses(ALICE, "Old token") == ["Declined"]
+
+
+def test_reading_the_mailbox_again_answers_nothing_twice(live: LiveService) -> None:
+    """A forgotten cursor makes the service read the inbox again: no second reply, no booking."""
+    live.send(ALICE, "Once only", live.body_with_token(ALICE))
+    live.wait_for_replies(1)
+    passes = live.passes
+    live.store.set_cursor(RESOURCE, INBOX, None, now=live.components.clock())
+    live.send(BOB, "Wake up", live.body_with_token(BOB))
+    live.wait_for_replies(2)
+    live.wait_for("another pass", lambda: live.passes > passes)
+    assert live.responses(ALICE, "Once only") == ["Accepted"]
+
+
+def test_throttling_and_server_faults_delay_answers_but_never_double_them(
+    server: RunningServer, live_factory: Callable[..., LiveService]
+) -> None:
+    """With 30% of EWS calls failing (HTTP 500/503) and a tight budget, each gets one answer."""
+    live = live_factory(start=False)
+    subjects = [f"Busy day {n}" for n in range(6)]
+    for subject in subjects:
+        live.send(ALICE, subject, live.body_with_token(ALICE))
+    server.sim.knobs.update(
+        fault_rate=0.3,
+        fault_kinds=("http500", "http503"),
+        budget_calls=40,
+        budget_window_ms=2_000,
+        latency=Latency(fixed_ms=20),
+    )
+    live.start()
+    live.wait_for_replies(len(subjects))
+    server.sim.knobs.reset()
+    for subject in subjects:
+        assert live.responses(ALICE, subject) == ["Accepted"], subject
