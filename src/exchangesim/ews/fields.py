@@ -22,23 +22,40 @@ FindItem never returns bodies, attachments, response objects or recipient and at
 the recipient lists"); asking for them there is not an error, they are just absent.
 
 The second half maps the same FieldURIs to store values (`ITEM_VALUES`, `FOLDER_VALUES`) for
-restrictions (`parse_restriction`, `matches`) and sort orders (`parse_sort`, `sort_items`). The
+restrictions (`parse_restriction`, `matches`) and sort orders (`parse_sort`, `sort_items`).
+An `ExtendedFieldURI` reads the item's stored extended properties or one of the meeting
+properties the store derives (`items.MAPI_PROPERTIES`: PidLidGlobalObjectId …), as text for
+responses (`extended_text`) and typed for restrictions (`extended_value`: binary as bytes). The
 module is longer than the usual 400 lines because the two halves are one FieldURI vocabulary;
 they would split cleanly into ``fields.py`` and ``restrictions.py``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Final, Literal
 
 from exchangesim.ews.faults import EwsError
-from exchangesim.ews.xml import T_NS, Element, child, child_text, local_name, parse_datetime
+from exchangesim.ews.xml import (
+    T_NS,
+    Element,
+    child,
+    child_text,
+    format_datetime,
+    local_name,
+    parse_datetime,
+)
 from exchangesim.store.items import (
+    MAPI_PROPERTIES,
     Address,
     CalendarItem,
+    ExtendedValue,
     Item,
+    MapiProperty,
+    MapiValue,
     MeetingCancellation,
     MeetingMessage,
     MeetingRequest,
@@ -173,6 +190,81 @@ def property_identity(key: PropertyKey) -> tuple[object, ...]:
     if key.property_name is not None:
         return ("name", guid, key.property_name)
     return ("id", guid, key.property_id)
+
+
+#: The MAPI properties the store derives from item fields (PidLidGlobalObjectId …), by identity.
+_DERIVED: Final[dict[tuple[object, ...], MapiProperty]] = {
+    property_identity(p.key): p for p in MAPI_PROPERTIES
+}
+
+
+def _derived(item: Item, key: PropertyKey) -> tuple[str, MapiValue] | None:
+    """(type, value) of a derived MAPI property of the item; None when it is not one or unset."""
+    prop = _DERIVED.get(property_identity(key))
+    if prop is None:
+        return None
+    value = prop.value(item)
+    return None if value is None else (prop.key.property_type, value)
+
+
+def mapi_text(value: MapiValue) -> str:
+    """A MAPI value as EWS writes it in `t:Value` (Binary in base64, Boolean ``true``/``false``,
+    SystemTime as ``xs:dateTime`` in UTC)."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    return str(value)
+
+
+def extended_text(item: Item, key: PropertyKey) -> ExtendedValue | None:
+    """The `t:Value`(s) of the extended property ``key`` names on the item, or None.
+
+    The derived meeting properties come from the item's fields and win over a stored value of
+    the same property (the store keeps the fields they follow from as the truth).
+    """
+    derived = _derived(item, key)
+    if derived is not None:
+        return mapi_text(derived[1])
+    wanted = property_identity(key)
+    for stored, value in item.extended_properties.items():
+        if property_identity(stored) == wanted:
+            return value
+    return None
+
+
+_INTEGER_TYPES: Final = frozenset({"Integer", "Long", "Short"})
+
+
+def _typed(property_type: str, text: str) -> Value:
+    """A stored text value as the MAPI type it has, for comparisons (text when it is not one)."""
+    try:
+        if property_type == "Binary":
+            return base64.b64decode(text, validate=True)
+        if property_type in _INTEGER_TYPES:
+            return int(text)
+        if property_type == "Boolean":
+            return text.strip().lower() in {"true", "1"}
+        if property_type == "SystemTime":
+            return parse_datetime(text)
+    except (ValueError, binascii.Error):
+        return text
+    return text
+
+
+def extended_value(item: Item, key: PropertyKey) -> Value:
+    """The typed value of an extended property of the item, for restrictions and sorting:
+    binary properties compare as bytes, not as base64 text."""
+    derived = _derived(item, key)
+    if derived is not None:
+        return derived[1]
+    wanted = property_identity(key)
+    for stored, value in item.extended_properties.items():
+        if property_identity(stored) == wanted:
+            return value if isinstance(value, tuple) else _typed(stored.property_type, value)
+    return None
 
 
 def parse_path(el: Element) -> PropertyPath:
@@ -660,7 +752,7 @@ FOLDER_ALL: Final = frozenset(
 
 # --- values of properties: restrictions and sort orders --------------------------------------
 
-Value = str | int | bool | datetime | tuple[str, ...] | None
+Value = str | int | bool | datetime | bytes | tuple[str, ...] | None
 """A property value as restrictions compare it (multi-valued properties are tuples)."""
 
 
@@ -783,17 +875,24 @@ FOLDER_VALUES: Final[dict[str, Callable[[Folder], Value]]] = {
     "folder:UnreadCount": lambda f: f.unread_count,
 }
 
-_UNSUPPORTED_PATH: Final = "The property path is not supported for this type of query."
+# Exchange's text for ErrorUnsupportedPathForQuery (the EWS Managed API's ServiceError
+# documentation quotes it; reported live for item:TextBody and calendar:CalendarItemType).
+_UNSUPPORTED_PATH: Final = "The property can not be used with this type of restriction."
+
+#: FieldURIs Exchange answers but refuses in a restriction. calendar:UID is computed from
+#: PidLidGlobalObjectId, and "the Exchange WebServices do not accept a restriction that is based
+#: on the UID property" (H. Krause, "Searching a meeting with a specific UID using Exchange Web
+#: Services 2007"; exchangelib marks ``uid`` unsearchable, issues #492/#914); the
+#: ResponseCode reference gives ErrorUnsupportedPathForQuery for "a property that is invalid for
+#: a query. This can occur when calculated properties are used." Clients search
+#: PidLidGlobalObjectId or PidLidCleanGlobalObjectId instead (`MAPI_PROPERTIES`).
+NOT_QUERYABLE: Final = frozenset({"calendar:UID"})
 
 
 def item_value(item: Item, path: PropertyPath) -> Value:
     """The value of a property of an item, for restrictions and sorting."""
     if isinstance(path, ExtendedPath):
-        wanted = property_identity(path.key)
-        for key, value in item.extended_properties.items():
-            if property_identity(key) == wanted:
-                return value
-        return None
+        return extended_value(item, path.key)
     if isinstance(path, IndexedPath):
         return None
     getter = ITEM_VALUES.get(path.uri)
@@ -872,7 +971,7 @@ def _elements(el: Element) -> list[Element]:
 
 
 def _checked(path: PropertyPath, known: frozenset[str]) -> PropertyPath:
-    if isinstance(path, FieldPath) and path.uri not in known:
+    if isinstance(path, FieldPath) and (path.uri not in known or path.uri in NOT_QUERYABLE):
         raise EwsError("ErrorUnsupportedPathForQuery", _UNSUPPORTED_PATH)
     return path
 
@@ -921,6 +1020,8 @@ def _coerce(sample: object, text: str, zone: tzinfo) -> object:
         return int(text)
     if isinstance(sample, datetime):
         return parse_datetime(text, zone)
+    if isinstance(sample, bytes):
+        return base64.b64decode(text, validate=True)  # binascii.Error is a ValueError
     return text
 
 
@@ -944,6 +1045,20 @@ def _compare(op: str, left: object, right: object) -> bool:
         return bool(a <= b)  # type: ignore[operator]
     except TypeError:
         return False
+
+
+def _contains_bytes(expr: Contains, value: bytes) -> bool:
+    try:
+        needle = base64.b64decode(expr.constant, validate=True)
+    except binascii.Error:
+        raise EwsError(
+            "ErrorInvalidValueForProperty", "The value is invalid for the property."
+        ) from None
+    if expr.mode == "FullString":
+        return value == needle
+    if expr.mode == "Prefixed":
+        return value.startswith(needle)
+    return needle in value
 
 
 def _contains(expr: Contains, value: str) -> bool:
@@ -985,7 +1100,10 @@ def matches(
     if isinstance(expr, Excludes):
         return all(isinstance(v, int) and not v & expr.bitmask for v in values)
     if isinstance(expr, Contains):
-        return any(_contains(expr, str(v)) for v in values)
+        return any(
+            _contains_bytes(expr, v) if isinstance(v, bytes) else _contains(expr, str(v))
+            for v in values
+        )
     for one in values:
         if expr.other is not None:
             other = value_of(expr.other)
@@ -1068,6 +1186,7 @@ __all__ = [
     "ITEM_ELEMENTS",
     "ITEM_FIELD_URIS",
     "ITEM_VALUES",
+    "NOT_QUERYABLE",
     "PROPERTY_SETS",
     "BaseShape",
     "Combine",
@@ -1088,10 +1207,13 @@ __all__ = [
     "Value",
     "extended_attributes",
     "extended_key",
+    "extended_text",
+    "extended_value",
     "folder_matches",
     "folder_value",
     "item_kind",
     "item_value",
+    "mapi_text",
     "matches",
     "parse_folder_shape",
     "parse_item_shape",

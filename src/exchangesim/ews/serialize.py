@@ -28,8 +28,8 @@ from exchangesim.ews.fields import (
     ItemShape,
     Purpose,
     extended_attributes,
+    extended_text,
     item_kind,
-    property_identity,
     wanted_elements,
 )
 from exchangesim.ews.xml import (
@@ -500,14 +500,6 @@ def _w_display(tag: str, cc: bool) -> Writer:
     return write
 
 
-def _matching_value(item: Item, key: PropertyKey) -> ExtendedValue | None:
-    wanted = property_identity(key)
-    for stored, value in item.extended_properties.items():
-        if property_identity(stored) == wanted:
-            return value
-    return None
-
-
 def write_extended(parent: Element, key: PropertyKey, value: ExtendedValue) -> None:
     """An `ExtendedProperty` element: the path as asked for, and the value(s)."""
     el = tsub(parent, "ExtendedProperty")
@@ -521,8 +513,10 @@ def write_extended(parent: Element, key: PropertyKey, value: ExtendedValue) -> N
 
 
 def _w_extended(parent: Element, item: Item, shape: ItemShape, view: View) -> None:
+    # Stored properties, and the meeting properties derived from the item's fields
+    # (PidLidGlobalObjectId …, `fields.extended_text`): only those asked for, in request order.
     for key in shape.extended:
-        value = _matching_value(item, key)
+        value = extended_text(item, key)
         if value is not None:
             write_extended(parent, key, value)
 

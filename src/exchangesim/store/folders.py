@@ -59,17 +59,33 @@ DISTINGUISHED: tuple[FolderSpec, ...] = (
 )
 DISTINGUISHED_NAMES = frozenset(spec.name for spec in DISTINGUISHED)
 
-# Exchange PowerShell (Set-MailboxFolderPermission -AccessRights) names of the same levels.
+# Exchange PowerShell role names (Set-MailboxFolderPermission -AccessRights: "AvailabilityOnly:
+# View only availability data", "LimitedDetails: View availability data with subject and
+# location"; the other roles are spelled as in EWS but for NonEditingAuthor's capital E).
+# https://learn.microsoft.com/powershell/module/exchange/set-mailboxfolderpermission
 _POWERSHELL_LEVELS: dict[str, PermissionLevel] = {
     "AvailabilityOnly": "FreeBusyTimeOnly",
     "LimitedDetails": "FreeBusyTimeAndSubjectAndLocation",
     "NonEditingAuthor": "NoneditingAuthor",
 }
 
-_READ_ACCESS: dict[str, ReadAccess] = {
+# What each level reads (EWS ReadItems), from "Set folder permissions for another user by using
+# EWS" and [MS-OXWSFOLD] 2.2.5.3: the author and editor roles and Reviewer read everything;
+# Contributor creates items but "the contents of the folder do not appear"; Custom names rights
+# the store does not keep, so it reads nothing rather than everything (fail closed).
+_READ_ACCESS: dict[PermissionLevel, ReadAccess] = {
     "None": "None",
+    "Owner": "FullDetails",
+    "PublishingEditor": "FullDetails",
+    "Editor": "FullDetails",
+    "PublishingAuthor": "FullDetails",
+    "Author": "FullDetails",
+    "NoneditingAuthor": "FullDetails",
+    "Reviewer": "FullDetails",
+    "Contributor": "None",
     "FreeBusyTimeOnly": "TimeOnly",
     "FreeBusyTimeAndSubjectAndLocation": "TimeAndSubjectAndLocation",
+    "Custom": "None",
 }
 
 
@@ -78,16 +94,26 @@ class CalendarPermission:
     """One entry of a calendar's permission set.
 
     ``user`` is ``Default``, ``Anonymous`` or an e-mail address; ``level`` an EWS
-    ``CalendarPermissionLevelType`` word.
+    ``CalendarPermissionLevelType`` word. A level is checked when the entry is made: an Exchange
+    PowerShell name becomes its EWS level (`permission_level`), anything else is a `ValueError`,
+    so no entry can hold a level the store would misread as more access than meant.
     """
 
     user: str
     level: PermissionLevel
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", permission_level(self.level))
+
+    @classmethod
+    def of(cls, user: str, level: str) -> CalendarPermission:
+        """An entry from a level named either way (``LimitedDetails``, ``Reviewer`` …)."""
+        return cls(user, permission_level(level))
+
     @property
     def read_access(self) -> ReadAccess:
         """What the level lets the user read (EWS ``ReadItems``)."""
-        return _READ_ACCESS.get(self.level, "FullDetails")
+        return _READ_ACCESS[self.level]
 
 
 @dataclass(kw_only=True)
@@ -146,7 +172,9 @@ def permission_level(value: str) -> PermissionLevel:
     """An EWS permission level from its EWS name or its Exchange PowerShell name.
 
     ``AvailabilityOnly`` (Exchange's default for ``Default``) is ``FreeBusyTimeOnly``,
-    ``LimitedDetails`` is ``FreeBusyTimeAndSubjectAndLocation``; raises `ValueError` otherwise.
+    ``LimitedDetails`` is ``FreeBusyTimeAndSubjectAndLocation``; names match case-insensitively.
+    Raises `ValueError` for anything else (PowerShell's individual rights such as ``ReadItems``
+    included: the store keeps levels, not rights).
     """
     levels: tuple[PermissionLevel, ...] = get_args(PermissionLevel)
     for level in levels:

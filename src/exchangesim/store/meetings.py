@@ -128,6 +128,9 @@ def _send(
 ) -> None:
     """Deliver a meeting message to some attendees' mailboxes; maybe keep it in Sent Items."""
     transport.stamp_outgoing(tx, organizer, message)
+    # PidLidOwnerCriticalChange: when the organizer sent it; attendees' items take it from the
+    # request, which is how a later request tells an older one apart ([MS-OXOCAL] 3.1.5.2).
+    message.owner_critical_change = tx.now
     me = organizer.address.casefold()
     for mailbox in tx.recipients([a.mailbox.email for a in attendees]):
         if mailbox.address.casefold() != me:

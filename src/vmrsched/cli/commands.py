@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -91,6 +92,9 @@ def run(config: Path) -> int:
             mailbox.close()
     finally:
         components.close()
+    if not report.ok:
+        print(f"vmrsched: the service stopped: {report.reason} ({report.error})", file=sys.stderr)
+        print("  fix: see the task_died log line above for the cause", file=sys.stderr)
     return OK if report.ok else FAILED
 
 

@@ -334,8 +334,10 @@ def run_demo(*, once: bool, listen: str, out: TextIO, log_level: str = "info") -
     with tempfile.TemporaryDirectory(prefix="vmrsched-demo-") as temp:
         folder = Path(temp)
         log_file = folder / "service.log"
-        with log_file.open("a", encoding="utf-8") as log_stream:
-            logs.configure(level=log_level, json=True, stream=log_stream)
+        with (
+            log_file.open("a", encoding="utf-8") as log_stream,
+            logs.redirected(log_stream, level=log_level),
+        ):
             status = _run_demo(folder, once=once, listen=listen, out=out)
         if status != OK:
             tail = log_file.read_text(encoding="utf-8").splitlines()[-15:]

@@ -7,11 +7,15 @@ stream holds one format.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 import structlog
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _SHARED: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -20,11 +24,24 @@ _SHARED: list[structlog.typing.Processor] = [
 ]
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of writing (it may be replaced)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(
     *, level: str = "info", json: bool | None = None, stream: TextIO | None = None
 ) -> None:
     """Send log events to ``stream`` (stderr) as JSON (the default when it is not a terminal)."""
-    out = stream if stream is not None else sys.stderr
+    out = stream if stream is not None else cast("TextIO", _CurrentStderr())
     as_json = (not out.isatty()) if json is None else json
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -53,3 +70,18 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(logging.WARNING, logging.getLevelNamesMapping()[level.upper()]))
+
+
+@contextlib.contextmanager
+def redirected(stream: TextIO, *, level: str = "info") -> Iterator[None]:
+    """Send the logs to ``stream`` as JSON inside the block; restore the previous setup after."""
+    saved_config = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    configure(level=level, json=True, stream=stream)
+    try:
+        yield
+    finally:
+        structlog.configure(**saved_config)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
