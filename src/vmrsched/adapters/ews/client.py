@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import structlog
-from exchangelib.errors import ResponseMessageError
 from exchangelib.fields import FieldPath
 from exchangelib.items import (
     ID_ONLY,
@@ -46,12 +45,11 @@ from exchangelib.services import CreateItem, FindItem, GetItem, SyncFolderItems
 from vmrsched.adapters.auth.client import AppTokenClient
 from vmrsched.adapters.ews import mapping, models, restrictions
 from vmrsched.adapters.ews.connection import Connection, RetryBudget
-from vmrsched.adapters.ews.errors import GONE, translate
+from vmrsched.adapters.ews.errors import GONE
 from vmrsched.adapters.ews.streaming import RETRY_DELAYS, InboxWatcher
 from vmrsched.ports.mailbox import (
     ChangePage,
     InstructionsUpdate,
-    MailboxError,
     MessageGoneError,
     Reply,
     WatchEvents,
@@ -335,23 +333,14 @@ class EwsMailbox:
         return meeting
 
     def _find_by_uid(self, account: Any, calendar: Any, uid: str) -> Any:
-        # Exchange finds a meeting by PidLidGlobalObjectId (calendar:UID is not searchable
-        # there); a server that stores no such property may still allow calendar:UID.
-        for restriction in (restrictions.meeting_by_goid(uid), restrictions.meeting_by_uid(uid)):
-            try:
-                found = [
-                    item
-                    for item in self._find(account, calendar, restriction)
-                    if not isinstance(item, Exception)
-                ]
-            except ResponseMessageError as exc:
-                error = translate(exc, mailbox=account.primary_smtp_address, what="finding")
-                if type(error) is not MailboxError:  # access, outage...: not about the query
-                    raise error from exc
-                continue  # the server refused this restriction (e.g. UID): try the next
-            if found:
-                return found[0]  # IdOnly without extra fields: an (id, change key) pair
-        return None
+        # Exchange finds a meeting by PidLidGlobalObjectId; calendar:UID cannot be used in a
+        # restriction there (ErrorUnsupportedPathForQuery; exchangelib issues #492 and #914).
+        found = [
+            item
+            for item in self._find(account, calendar, restrictions.meeting_by_goid(uid))
+            if not isinstance(item, Exception)
+        ]
+        return found[0] if found else None  # IdOnly: an (id, change key) pair
 
     def _find(self, account: Any, calendar: Any, restriction: Any) -> list[Any]:
         return list(

@@ -86,8 +86,3 @@ def meeting_by_goid(uid: str) -> RawRestriction:
         },
     )
     return RawRestriction(_equals(path, base64.b64encode(global_object_id(uid)).decode("ascii")))
-
-
-def meeting_by_uid(uid: str) -> RawRestriction:
-    """Calendar items with this ``calendar:UID`` (servers that allow UID in restrictions)."""
-    return RawRestriction(_equals(_field_uri("calendar:UID"), uid))
