@@ -173,6 +173,7 @@ def processed_meeting(config: Path) -> tuple[str, str]:
 def test_meetings_list_and_show_tell_what_happened(config: Path, capsys) -> None:
     """list shows the meeting with its outcome and alias; show lists decision and effect."""
     alias, key = processed_meeting(config)
+    capsys.readouterr()  # the service's own log lines
 
     assert main(["meetings", "list", "--json", "--config", str(config)]) == 0
     [line] = json.loads(capsys.readouterr().out)
@@ -203,6 +204,7 @@ def test_meetings_show_of_an_unknown_id_is_a_plain_error(config: Path, capsys) -
 def test_policy_check_answers_as_infinity_would_be_answered(config: Path, capsys) -> None:
     """A booked alias is a conference inside its window and rejected long after it."""
     alias, _ = processed_meeting(config)
+    capsys.readouterr()  # the service's own log lines
     inside = (datetime.now(UTC) + timedelta(days=1, minutes=10)).isoformat()
     assert main(["policy-check", alias, "--at", inside, "--config", str(config)]) == 0
     answer = json.loads(capsys.readouterr().out.split("\n", 1)[1])
