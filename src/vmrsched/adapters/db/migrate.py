@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 SCRIPT_LOCATION = "vmrsched.adapters.db:migrations"
 # Alembic keeps its running context in module globals (`alembic.context`, `alembic.op`), so two
 # threads must never migrate at once. Across processes the database itself serialises (env.py).
-_ALEMBIC = threading.Lock()
+# Re-entrant: `upgrade_to_head` holds it from the first connection on (a fresh SQLite file's
+# switch to WAL needs an exclusive lock, which busy_timeout does not wait for), and
+# `upgrade_connection` takes it again.
+_ALEMBIC = threading.RLock()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -74,14 +77,15 @@ def upgrade_connection(connection: Connection) -> None:
 
 def upgrade_to_head(url: str | URL) -> str:
     """Migrate the database at ``url`` to head (idempotent) and return the head revision."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            upgrade_connection(connection)
-            connection.commit()
-            revision = current_revision(connection)
-    finally:
-        engine.dispose()
+    with _ALEMBIC:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                upgrade_connection(connection)
+                connection.commit()
+                revision = current_revision(connection)
+        finally:
+            engine.dispose()
     if revision is None:
         raise RuntimeError("migration left no revision")
     return revision
