@@ -49,7 +49,9 @@ def new_alias(alias_format: AliasFormat, rng: random.Random) -> tuple[str, str]:
     ``random.Random`` in tests.
     """
     digits = "".join(str(rng.randrange(10)) for _ in range(alias_format.suffix_length))
-    alias = alias_format.prefix + digits
+    # Lower-cased throughout: the policy endpoint looks dialled aliases up case-folded
+    # (`policy.dialled_aliases`), and SIP URIs compare their user part case-insensitively anyway.
+    alias = alias_format.prefix.casefold() + digits
     if alias_format.domain:
         alias = f"{alias}@{alias_format.domain.lower()}"
     return alias, alias_format.numeric_prefix + digits

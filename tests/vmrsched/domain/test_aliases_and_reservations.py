@@ -10,6 +10,7 @@ import pytest
 from domain_builders import NOW, ORGANIZER
 
 from vmrsched.domain.aliases import AliasFormat, new_alias
+from vmrsched.domain.policy import dialled_aliases
 from vmrsched.domain.reservations import ReservationState, new_reservation
 
 
@@ -20,6 +21,13 @@ def test_alias_is_prefix_digits_and_domain() -> None:
     assert len(digits) == 7
     assert digits.isdigit()
     assert alias == f"vmr{digits}@meet.example.com"
+
+
+def test_an_alias_with_capitals_in_its_prefix_is_found_when_dialled() -> None:
+    """Aliases are lower-cased, so the policy endpoint's case-folded lookup finds them."""
+    alias, _ = new_alias(AliasFormat("VMR", 6, "Meet.Example.com", "81"), random.Random(4))
+    assert alias == alias.casefold()
+    assert dialled_aliases(f"sip:{alias.upper()};transport=tls") == (alias,)
 
 
 def test_alias_generation_follows_the_random_source() -> None:
