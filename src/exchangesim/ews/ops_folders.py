@@ -22,12 +22,11 @@ from exchangesim.ews.fields import (
     FOLDER_ELEMENTS,
     FolderShape,
     extended_attributes,
-    folder_matches,
     parse_folder_shape,
-    parse_restriction,
     property_identity,
 )
 from exchangesim.ews.registry import operation
+from exchangesim.ews.restrictions import folder_matches, parse_restriction
 from exchangesim.ews.serialize import write_effective_rights
 from exchangesim.ews.xml import (
     M_NS,

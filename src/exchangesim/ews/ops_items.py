@@ -17,17 +17,10 @@ from datetime import UTC, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 
 from exchangesim.ews.faults import EwsError, error_from, from_store_error
-from exchangesim.ews.fields import (
-    item_kind,
-    item_value,
-    matches,
-    parse_item_shape,
-    parse_restriction,
-    parse_sort,
-    sort_items,
-)
+from exchangesim.ews.fields import item_kind, item_value, parse_item_shape
 from exchangesim.ews.ops_folders import check_access, page, resolve_folder
 from exchangesim.ews.registry import operation
+from exchangesim.ews.restrictions import matches, parse_restriction, parse_sort, sort_items
 from exchangesim.ews.serialize import View, body_as, item_id, write_item
 from exchangesim.ews.xml import (
     M_NS,
@@ -49,7 +42,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from exchangesim.ews.context import EwsContext
-    from exchangesim.ews.fields import Purpose, Restriction
+    from exchangesim.ews.fields import Purpose
+    from exchangesim.ews.restrictions import Restriction
     from exchangesim.store.folders import Folder
     from exchangesim.store.store import DeleteMode
 
