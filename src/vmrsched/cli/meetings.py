@@ -1,9 +1,4 @@
-"""``vmrsched meetings list`` and ``vmrsched meetings show ID``.
-
-``show`` reads the meeting's audit log through the store port. ``list`` needs every meeting,
-which the `Store` port does not offer yet: `recent_meetings` reads the SQL store's tables
-directly, read-only. TODO(#3): move it into the port (``Store.recent_meetings``) with the store.
-"""
+"""``vmrsched meetings list`` and ``vmrsched meetings show ID``, read through the store port."""
 
 from __future__ import annotations
 
@@ -12,11 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-import sqlalchemy as sa
-
-from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.db.mapping import decision_from_json
-from vmrsched.adapters.db.tables import bookings, messages
 from vmrsched.cli.edge import OK, UsageError
 from vmrsched.domain.actions import Accept, Decision, Decline
 from vmrsched.service.effects import summarize
@@ -25,7 +16,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from vmrsched.domain.bookings import Booking
-    from vmrsched.ports.store import Event, Store
+    from vmrsched.ports.store import Event, MeetingSummary, Store
 
 _CORRELATION = re.compile(r"[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}")
 
@@ -52,47 +43,27 @@ def _variables(decision: Decision) -> dict[str, str]:
 
 
 def recent_meetings(store: Store, *, limit: int = 50) -> list[MeetingLine]:
-    """The meetings with the newest messages first (from the SQL store's tables)."""
-    if not isinstance(store, SqlStore):
-        raise UsageError("listing meetings needs the SQL store", fix="check [database] url")
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(messages)
-            .where(messages.c.meeting_key.is_not(None))
-            .order_by(messages.c.decided_at)
-        ).mappings()
-        by_meeting: dict[str, list[Any]] = {}
-        for row in rows:
-            by_meeting.setdefault(row["meeting_key"], []).append(row)
-        held = {
-            row["meeting_key"]: row
-            for row in conn.execute(sa.select(bookings)).mappings()
-            if row["meeting_key"] in by_meeting
-        }
-    lines = []
-    for meeting_key, history in by_meeting.items():
-        decisions = [decision_from_json(row["decision"]) for row in history]
-        known: dict[str, str] = {}
-        for decision in decisions:
-            known |= _variables(decision)
-        last, last_row = decisions[-1], history[-1]
-        booking = held.get(meeting_key)
-        lines.append(
-            MeetingLine(
-                meeting=meeting_key,
-                organizer=known.get("organizer_email", ""),
-                subject=known.get("subject", ""),
-                alias=booking["alias"] if booking is not None else "",
-                booking=booking["state"] if booking is not None else "none",
-                outcome=last.outcome.value,
-                reason=last.reason,
-                messages=len(history),
-                last_at=last_row["decided_at"].isoformat(timespec="seconds"),
-                correlation_id=last.correlation_id,
-            )
-        )
-    lines.sort(key=lambda line: line.last_at, reverse=True)
-    return lines[:limit]
+    """The meetings with the newest messages first."""
+    return [_line(summary) for summary in store.recent_meetings(limit=limit)]
+
+
+def _line(summary: MeetingSummary) -> MeetingLine:
+    known: dict[str, str] = {}
+    for decision in summary.decisions:
+        known |= _variables(decision)
+    booking = summary.booking
+    return MeetingLine(
+        meeting=summary.meeting_key,
+        organizer=known.get("organizer_email", ""),
+        subject=known.get("subject", ""),
+        alias=booking.alias if booking is not None else "",
+        booking=booking.state.value if booking is not None else "none",
+        outcome=summary.last.outcome.value,
+        reason=summary.last.reason,
+        messages=len(summary.decisions),
+        last_at=summary.last_at.isoformat(timespec="seconds"),
+        correlation_id=summary.last.correlation_id,
+    )
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -141,34 +112,17 @@ def resolve(store: Store, ident: str) -> str:
     booking = store.get_booking(ident)
     if booking is not None:
         return booking.meeting_key
-    if not isinstance(store, SqlStore):
-        return ident
-    with store.engine.connect() as conn:
-        if _CORRELATION.fullmatch(ident):
-            found = conn.execute(
-                sa.select(messages.c.meeting_key).where(messages.c.correlation_id == ident)
-            ).scalar()
-            if found:
-                return str(found)
-        by_alias = conn.execute(
-            sa.select(bookings.c.meeting_key).where(
-                sa.or_(bookings.c.alias == ident.casefold(), bookings.c.numeric_alias == ident)
-            )
-        ).scalar()
-        if by_alias:
-            return str(by_alias)
-        keys = (
-            conn.execute(
-                sa.select(messages.c.meeting_key)
-                .distinct()
-                .where(messages.c.meeting_key.startswith(ident, autoescape=True))
-            )
-            .scalars()
-            .all()
-        )
+    if _CORRELATION.fullmatch(ident):
+        found = store.find_meetings(correlation_id=ident, limit=1)
+        if found:
+            return found[0]
+    booking = store.booking_for_alias(ident)
+    if booking is not None:
+        return booking.meeting_key
+    keys = store.find_meetings(key_prefix=ident, limit=2)
     if len(keys) > 1:
-        raise UsageError(f"{ident!r} names {len(keys)} meetings", fix="give more of the key")
-    return str(keys[0]) if keys else ident
+        raise UsageError(f"{ident!r} names more than one meeting", fix="give more of the key")
+    return keys[0] if keys else ident
 
 
 def _when(value: datetime) -> str:

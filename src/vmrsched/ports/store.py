@@ -211,6 +211,23 @@ class Event:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MeetingSummary:
+    """A meeting as the resource mailbox has seen it: every decision taken on its messages,
+    oldest first, when the newest was taken, and its booking (any state) if it has one."""
+
+    meeting_key: str
+    decisions: tuple[Decision, ...]
+    correlation_ids: tuple[str, ...]
+    last_at: datetime
+    booking: Booking | None
+
+    @property
+    def last(self) -> Decision:
+        """The newest decision."""
+        return self.decisions[-1]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Subscription:
     """A push subscription held for a mailbox folder (EWS streaming, Graph notifications)."""
 
@@ -270,6 +287,11 @@ class Store(Protocol):
         contains ``at`` (start included, end excluded), or None."""
         ...
 
+    def booking_for_alias(self, alias: str) -> Booking | None:
+        """The booking, in any state and at any time, whose alias (in any case) or numeric alias
+        is ``alias``, or None. An alias stays its reservation's, so it names one booking."""
+        ...
+
     # -- decisions and effects ---------------------------------------------------------------
 
     def record_decision(
@@ -290,6 +312,17 @@ class Store(Protocol):
 
     def get_decision(self, message_key: str) -> RecordedDecision | None:
         """The decision recorded for this message key, or None."""
+        ...
+
+    def recent_meetings(self, *, limit: int = 50) -> list[MeetingSummary]:
+        """The ``limit`` meetings whose newest decided message is newest, newest first."""
+        ...
+
+    def find_meetings(
+        self, *, key_prefix: str | None = None, correlation_id: str | None = None, limit: int = 10
+    ) -> list[str]:
+        """Up to ``limit`` keys, sorted, of meetings with a decided message whose meeting key
+        starts with ``key_prefix`` and (when given) whose correlation id is ``correlation_id``."""
         ...
 
     def pending_effects(self, now: datetime, *, limit: int = 100) -> list[Effect]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Self
 
 import sqlalchemy as sa
 
-from vmrsched.adapters.db import claims, decisions, mapping
+from vmrsched.adapters.db import claims, decisions, listing, mapping
 from vmrsched.adapters.db.dialects import insert
 from vmrsched.adapters.db.engine import SQLITE_BEGIN, create_engine, is_memory, normalize_url
 from vmrsched.adapters.db.errors import translated
@@ -35,6 +35,7 @@ from vmrsched.ports.store import (
     EffectState,
     Event,
     IncomingMessage,
+    MeetingSummary,
     NewEffect,
     RecordedDecision,
     SchemaMismatchError,
@@ -164,6 +165,10 @@ class SqlStore:
         with self._tx(write=False) as conn:
             return claims.live_booking(conn, alias, at)
 
+    def booking_for_alias(self, alias: str) -> Booking | None:
+        with self._tx(write=False) as conn:
+            return listing.booking_for_alias(conn, alias)
+
     # -- decisions and effects ---------------------------------------------------------------
 
     def record_decision(
@@ -184,6 +189,18 @@ class SqlStore:
     def get_decision(self, message_key: str) -> RecordedDecision | None:
         with self._tx(write=False) as conn:
             return decisions.decision(conn, message_key)
+
+    def recent_meetings(self, *, limit: int = 50) -> list[MeetingSummary]:
+        with self._tx(write=False) as conn:
+            return listing.recent_meetings(conn, limit)
+
+    def find_meetings(
+        self, *, key_prefix: str | None = None, correlation_id: str | None = None, limit: int = 10
+    ) -> list[str]:
+        with self._tx(write=False) as conn:
+            return listing.find_meetings(
+                conn, key_prefix=key_prefix, correlation_id=correlation_id, limit=limit
+            )
 
     def pending_effects(self, now: datetime, *, limit: int = 100) -> list[Effect]:
         with self._tx(write=False) as conn:

@@ -10,7 +10,7 @@ from vmrsched.adapters.db import codec
 from vmrsched.domain.actions import Decision
 from vmrsched.domain.bookings import Booking, BookingState, Window
 from vmrsched.domain.reservations import Reservation, ReservationState
-from vmrsched.ports.store import JSON, Effect, EffectState, Event, Subscription
+from vmrsched.ports.store import JSON, Effect, EffectState, Event, MeetingSummary, Subscription
 
 Row = Mapping[Any, Any]  # SQLAlchemy RowMapping, or a dict of column values
 
@@ -105,6 +105,19 @@ def decision_from_json(data: JSON) -> Decision:
     """The decision stored as ``data``."""
     decision: Decision = _CODEC.decode(Decision, data)
     return decision
+
+
+def meeting_summary(
+    meeting_key: str, history: Sequence[Row], booking: Booking | None
+) -> MeetingSummary:
+    """A meeting from its ``messages`` rows (oldest first, at least one) and its booking."""
+    return MeetingSummary(
+        meeting_key=meeting_key,
+        decisions=tuple(decision_from_json(row["decision"]) for row in history),
+        correlation_ids=tuple(row["correlation_id"] for row in history),
+        last_at=history[-1]["decided_at"],
+        booking=booking,
+    )
 
 
 def effect_from_row(row: Row) -> Effect:

@@ -16,7 +16,9 @@ app-only token. What each port call costs in EWS operations:
 - `write_instructions`: ``FindItem`` on the organizer's calendar (by PidLidGlobalObjectId, or
   a CalendarView for one occurrence), ``GetItem`` for its body and marker, ``UpdateItem`` with
   ``SendToAllAndSaveCopy``; skipped when our marker for this update is already there.
-- `wait_for_changes`: a streaming subscription on a connection of its own (`streaming`).
+- `wait_for_changes`: a streaming subscription on a connection of its own (`streaming`), made
+  before the first `fetch_changes` reads (one ``Subscribe``, then ``GetStreamingEvents`` held
+  open), so a message landing between a read and the first wait is not missed.
 
 Every call runs through `Connection.call`: throttling waited out within a bounded budget, then
 `MailboxUnavailableError` with ``retry_after``; one fresh token on HTTP 401; errors in our words.
@@ -70,7 +72,8 @@ MAX_CHANGES: Final = 512
 #: ask for a few properties per item, so 50 keeps a request small while a 1,000-message backlog
 #: costs 20 GetItem calls. Tunable with ``get_item_batch``.
 GET_ITEM_BATCH: Final = 50
-#: How long the first `wait_for_changes` waits for the stream's subscription to exist.
+#: How long the first `fetch_changes` (or `wait_for_changes`) waits for the stream's
+#: subscription to exist.
 ARM_TIMEOUT: Final = timedelta(seconds=10)
 _SYNC_FIELDS: Final = frozenset({FieldPath(field=Item.get_field_by_fieldname("item_class"))})
 
@@ -158,6 +161,10 @@ class EwsMailbox:
 
     def fetch_changes(self, cursor: str | None, *, limit: int = 100) -> ChangePage:
         """New items in the inbox since `cursor`: one SyncFolderItems page, meetings read."""
+        if self._watcher is not None and not self._watcher.started and not self._closed.is_set():
+            # Subscribe before the first read, so nothing that lands after it waits for the poll
+            # interval (see `streaming`).
+            self._watcher.arm(ARM_TIMEOUT)
         account = self._calls.account(self._address)
         wanted = max(1, min(limit, MAX_CHANGES))
 

@@ -7,6 +7,12 @@ The thread reconnects when a stream ends (``ConnectionStatus Closed`` after ``Co
 minutes) or drops, and makes a new subscription, without the old watermark, when Exchange says the
 subscription is gone or broken. After any gap it raises the flag, so a pass catches what the gap
 may have hidden.
+
+The first subscription is made before the first read (`EwsMailbox.fetch_changes` arms the
+watcher): a message that lands after that read is then on the stream, and one that lands before
+it is in the read. Subscribing only at the first wait left a window between the first pass and the
+subscription in which a new request waited a whole poll interval. Arming first costs no call; a
+"changed" flag raised on every arm would cost a SyncFolderItems per start instead.
 — https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/notification-subscriptions-mailbox-events-and-ews-in-exchange
 — https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/handling-notification-related-errors-in-ews-in-exchange
 """
@@ -72,8 +78,17 @@ class InboxWatcher:
         self.last_error = ""
         self.reconnects = 0
 
+    @property
+    def started(self) -> bool:
+        """Whether `arm` has started the thread (it may still be subscribing)."""
+        return self._thread is not None
+
     def arm(self, timeout: timedelta) -> None:
-        """Start following the inbox (once); wait up to `timeout` for the first subscription."""
+        """Start following the inbox (once); wait up to `timeout` for the first subscription.
+
+        When the first attempt fails, the thread raises the flag once a later one succeeds, so the
+        change that the gap may have hidden is caught by a pass.
+        """
         with self._lock:
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(
