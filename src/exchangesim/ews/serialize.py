@@ -679,7 +679,12 @@ def _w_modified(parent: Element, item: Item, shape: ItemShape, view: View) -> No
 
 
 def _w_deleted(parent: Element, item: Item, shape: ItemShape, view: View) -> None:
-    if isinstance(item, CalendarItem) and item.deleted_occurrences:
+    # A series' request carries its deleted occurrences too (MeetingRequestMessageType:
+    # "only valid if CalendarItemType is RecurringMaster"), so an attendee's copy of a later
+    # update does not bring them back.
+    if isinstance(item, MeetingRequest) and item.recurrence is None:
+        return
+    if isinstance(item, CalendarItem | MeetingRequest) and item.deleted_occurrences:
         holder = tsub(parent, "DeletedOccurrences")
         for start in sorted(item.deleted_occurrences):
             tsub(tsub(holder, "DeletedOccurrence"), "Start", format_datetime(start))

@@ -378,3 +378,34 @@ def test_a_forwarded_request_reaches_carol_and_notifies_the_organizer(
     forwarded.accept()
     assert responses(alice.calendar.get(id=sent.id))[CAROL] == "Accept"
     assert only(carol.calendar.all()).my_response_type == "Accept"
+
+
+def test_a_series_update_carries_the_deleted_occurrences(people: dict[str, Account]) -> None:
+    """After one occurrence was cancelled, the series' next request still lists it as deleted
+    (MeetingRequestMessageType's DeletedOccurrences), so an attendee that only reads requests
+    (the resource, with AutomateProcessing None) does not bring it back."""
+    alice, vmr = people[ALICE], people[VMR]
+    start = next_tuesday_nine()
+    series = CalendarItem(
+        account=alice,
+        folder=alice.calendar,
+        subject="Weekly with a gap",
+        start=start,
+        end=start + timedelta(hours=1),
+        required_attendees=[Attendee(mailbox=Mailbox(email_address=VMR), response_type="Unknown")],
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[TUESDAY]), start=start.date(), number=4
+        ),
+    )
+    series.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    series.refresh()
+    series.occurrence(index=2).delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
+    series.refresh()
+    series.location = "Room 2"
+    series.save(update_fields=["location"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    newest = max(
+        (r for r in vmr.inbox.filter(item_class="IPM.Schedule.Meeting.Request")),
+        key=lambda r: r.appointment_sequence_number or 0,
+    )
+    assert newest.location == "Room 2"
+    assert [d.start for d in newest.deleted_occurrences or []] == [start + timedelta(weeks=1)]
