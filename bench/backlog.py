@@ -1,0 +1,429 @@
+"""Backlog benchmark: how fast vmrsched clears meeting requests waiting when it starts.
+
+Runs everything in this process: `exchangesim` (demo tenant, HTTPS) with a fixed latency on
+every EWS call, and the real service built as ``vmrsched run`` builds it (``vmrsched.bootstrap``,
+EWS adapter, SQLite file in a temporary folder).
+
+1. Backlog: N meeting requests (singles and weekly series, each with an alias token from the
+   service's reservation API) are put into the resource mailbox *before* the service starts,
+   through the simulator's store API as the organizers (not measured). Then the service starts
+   and the clock runs until every organizer has a MeetingResponse for each meeting.
+   Printed: time to clear, meetings per second, EWS calls per meeting (the simulator's
+   per-operation counters), peak RSS of this process.
+2. Latency with push: an organizer sends meetings one by one with exchangelib (CreateItem,
+   SendToAllAndSaveCopy); each is timed from the send to the acceptance in the organizer's
+   inbox. Printed: p50 and p95.
+
+Usage (see docs/benchmarks.md for results)::
+
+    .venv/bin/python bench/backlog.py --n 1000 --latency-ms 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+
+from exchangesim.server import RunningServer, start_in_thread
+from exchangesim.sim import Simulator
+from exchangesim.store import (
+    Address,
+    Body,
+    MeetingResponse,
+    NumberedRange,
+    Recurrence,
+    WeeklyPattern,
+    send_meeting,
+)
+from exchangesim.store import Attendee as SimAttendee
+from exchangesim.store import CalendarItem as SimCalendarItem
+from exchangesim.tenant import demo_tenant
+from vmrsched import bootstrap
+from vmrsched.cli import logs
+from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account
+from vmrsched.config import settings_from_mapping
+from vmrsched.service.reserve import reserve
+from vmrsched.service.runtime import service_tasks
+from vmrsched.service.supervisor import Supervisor
+from vmrsched.service.threads import in_thread
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from exchangesim.store.journal import ChangeEvent
+
+#: Organizers of the demo tenant inside the app's management scope.
+ORGANIZERS = ("alice@contoso.com", "bob@contoso.com", "carol@contoso.com", "erin@contoso.com")
+WINDOWS_ZONE = "W. Europe Standard Time"
+IANA_ZONE = "Europe/Berlin"
+SERIES_OCCURRENCES = 10
+POLL_S = 0.02
+
+
+@dataclass
+class Result:
+    """What one run measured."""
+
+    n: int
+    singles: int
+    latency_ms: float
+    seconds_to_clear: float = 0.0
+    seconds_to_first: float = 0.0
+    answered: int = 0
+    duplicates: int = 0
+    ews_calls: dict[str, int] = field(default_factory=dict)
+    rss_before_mib: float = 0.0
+    rss_peak_mib: float = 0.0
+    push_seconds: list[float] = field(default_factory=list)
+    push_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.n / self.seconds_to_clear if self.seconds_to_clear else 0.0
+
+    @property
+    def calls_per_meeting(self) -> float:
+        return sum(self.ews_calls.values()) / self.n if self.n else 0.0
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def subject_of(index: int, *, series: bool) -> str:
+    return f"Backlog {'series' if series else 'single'} {index:05d}"
+
+
+def seed_backlog(
+    sim: Simulator, offer: Callable[[str], str], n: int, singles: int, now: datetime
+) -> list[str]:
+    """Put ``n`` meeting requests into the resource mailbox; their subjects, in order."""
+    subjects = []
+    for index in range(n):
+        organizer = ORGANIZERS[index % len(ORGANIZERS)]
+        series = index >= singles
+        start = (now + timedelta(days=1 + index % 20, hours=index % 8)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        subject = subject_of(index, series=series)
+        recurrence = None
+        if series:
+            weekday = start.strftime("%A")
+            recurrence = Recurrence(
+                WeeklyPattern((weekday,)),  # type: ignore[arg-type]
+                NumberedRange(start.date(), SERIES_OCCURRENCES),
+            )
+        item = SimCalendarItem(
+            subject=subject,
+            body=Body("HTML", f"<p>Agenda {index}</p>{offer(organizer)}"),
+            start=start,
+            end=start + timedelta(minutes=30 if index % 2 else 60),
+            start_time_zone=WINDOWS_ZONE,
+            end_time_zone=WINDOWS_ZONE,
+            recurrence=recurrence,
+            required_attendees=(SimAttendee(Address(RESOURCE, "VMR")),),
+        )
+        send_meeting(sim.store, organizer, item)
+        subjects.append(subject)
+    return subjects
+
+
+def responses(sim: Simulator, organizers: tuple[str, ...] = ORGANIZERS) -> Counter[str]:
+    """How many MeetingResponse items each meeting subject has in its organizer's inbox
+    (reads copies of whole folders: for the final count, not for polling)."""
+    seen: Counter[str] = Counter()
+    for organizer in organizers:
+        for item in sim.store.items(organizer, "inbox"):
+            if isinstance(item, MeetingResponse):
+                subject = item.subject.split(": ", 1)[-1]
+                seen[subject] += 1
+    return seen
+
+
+class InboxWatch:
+    """Items arriving in the organizers' inboxes, with the time each arrived, from the store's
+    change events (cheap: waiting must not slow down the simulator it measures)."""
+
+    def __init__(self, sim: Simulator, organizers: tuple[str, ...] = ORGANIZERS) -> None:
+        self._inboxes = {sim.store.folder(o, "inbox").id for o in organizers}
+        self._lock = threading.Lock()
+        self._arrived: dict[str, float] = {}
+        self._unsubscribe = sim.store.subscribe(self._on_change)
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        if (
+            event.item_id
+            and event.kind in ("Created", "NewMail")
+            and (event.folder_id in self._inboxes)
+        ):
+            with self._lock:
+                self._arrived.setdefault(event.item_id, time.monotonic())
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self._arrived)
+
+    def arrival(self, index: int) -> float | None:
+        """When the ``index``-th item (from 0) arrived, or None while it has not."""
+        with self._lock:
+            times = sorted(self._arrived.values())
+        return times[index] if index < len(times) else None
+
+    def close(self) -> None:
+        self._unsubscribe()
+
+
+async def wait_until(check: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True
+
+
+def send_one_by_one(
+    server: RunningServer, offer: Callable[[str], str], count: int, timeout_s: float
+) -> list[float]:
+    """Alice sends ``count`` meetings with exchangelib, one by one, each timed to its answer."""
+    organizer = ORGANIZERS[0]
+    watch = InboxWatch(server.sim, (organizer,))
+    account = organizer_account(server, organizer)
+    zone = EWSTimeZone(IANA_ZONE)
+    seconds = []
+    for index in range(count):
+        subject = f"Push latency {index:03d}"
+        start = EWSDateTime.now(zone).replace(minute=0, second=0, microsecond=0) + timedelta(
+            days=2, hours=index % 8
+        )
+        body = offer(organizer)
+        item = CalendarItem(
+            account=account,
+            folder=account.calendar,
+            subject=subject,
+            body=HTMLBody(body),
+            start=start,
+            end=start + timedelta(minutes=30),
+            required_attendees=[Attendee(mailbox=Mailbox(email_address=RESOURCE))],
+        )
+        began = time.monotonic()
+        item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+        deadline = began + timeout_s
+        while (arrived := watch.arrival(index)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{subject}: no answer within {timeout_s:.0f} s")
+            time.sleep(POLL_S)
+        seconds.append(arrived - began)
+    watch.close()
+    if responses(server.sim, (organizer,))[subject] != 1:
+        raise RuntimeError(f"{subject}: not answered exactly once")
+    return seconds
+
+
+async def measure(
+    server: RunningServer,
+    folder: Path,
+    *,
+    n: int,
+    singles: int,
+    latency_ms: float,
+    push_meetings: int,
+    timeout_s: float,
+) -> Result:
+    """Seed the backlog, start the service, time both phases."""
+    result = Result(n=n, singles=singles, latency_ms=latency_ms)
+    raw = demo_settings(server, folder, "127.0.0.1:0")
+    raw.pop("web", None)  # no web API in the benchmark
+    raw["service"]["poll_interval_seconds"] = 30
+    settings = settings_from_mapping(raw, base=folder)
+    components = bootstrap.build(settings)
+
+    def offer(organizer: str) -> str:
+        made = reserve(components.store, components.rules, components.clock, organizer)
+        return str(made.instructions.html)
+
+    subjects = seed_backlog(server.sim, offer, n, singles, datetime.now(UTC))
+    result.rss_before_mib = peak_rss_mib()
+    server.sim.knobs.update(latency={"fixed_ms": latency_ms, "jitter_ms": 0})
+    server.sim.knobs.reset_counters()
+
+    watch = InboxWatch(server.sim)
+    began = time.monotonic()
+    mailbox = bootstrap.open_mailbox(settings)
+    supervisor = Supervisor(
+        service_tasks(components.service_parts(mailbox)), grace=timedelta(seconds=5)
+    )
+    stop = asyncio.Event()
+    service = asyncio.create_task(supervisor.run(stop))
+    try:
+        cleared = await wait_until(lambda: watch.count >= n, timeout_s)
+        first = watch.arrival(0) if n else began
+        result.seconds_to_first = (first if first is not None else began) - began
+        last = watch.arrival(n - 1) if n else began
+        result.seconds_to_clear = (last if last is not None else time.monotonic()) - began
+        watch.close()
+        if not cleared:
+            print(f"backlog not cleared within {timeout_s:.0f} s", file=sys.stderr)
+        result.ews_calls = dict(server.sim.knobs.counters().get("ews", {}))
+        seen = responses(server.sim)
+        result.answered = sum(1 for s in subjects if seen[s] >= 1)
+        result.duplicates = sum(seen[s] - 1 for s in subjects if seen[s] > 1)
+        if push_meetings and cleared:
+            server.sim.knobs.reset_counters()
+            result.push_seconds = await in_thread(
+                lambda: send_one_by_one(server, offer, push_meetings, timeout_s=60),
+                name="organizer",
+            )
+            result.push_calls = dict(server.sim.knobs.counters().get("ews", {}))
+        result.rss_peak_mib = peak_rss_mib()
+    finally:
+        supervisor.request_stop(stop, "benchmark finished")
+        await service
+        with contextlib.suppress(Exception):
+            mailbox.close()
+        components.close()
+    return result
+
+
+def run(
+    *,
+    n: int,
+    singles: int,
+    latency_ms: float,
+    push_meetings: int,
+    timeout_s: float = 1800,
+    log_level: str = "warning",
+) -> Result:
+    """One benchmark run with its own simulator and temporary folder."""
+    server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+    saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_file)  # the organizer's exchangelib
+    os.environ.pop("CURL_CA_BUNDLE", None)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vmrsched-bench-") as temp:
+            folder = Path(temp)
+            with (
+                (folder / "service.log").open("a", encoding="utf-8") as log_stream,
+                logs.redirected(log_stream, level=log_level),
+            ):
+                return asyncio.run(
+                    measure(
+                        server,
+                        folder,
+                        n=n,
+                        singles=singles,
+                        latency_ms=latency_ms,
+                        push_meetings=push_meetings,
+                        timeout_s=timeout_s,
+                    )
+                )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, round(fraction * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def report(result: Result, out: TextIO) -> None:
+    """The result table, with the issue's targets."""
+    calls = result.calls_per_meeting
+    series = f"{result.n - result.singles} weekly x{SERIES_OCCURRENCES}"
+    rows: list[tuple[str, str, str]] = [
+        ("meetings in backlog", f"{result.n} ({result.singles} singles, {series} series)", ""),
+        ("EWS latency", f"{result.latency_ms:.0f} ms per call", ""),
+        ("answered / duplicates", f"{result.answered} / {result.duplicates}", ""),
+        ("time to clear", f"{result.seconds_to_clear:.1f} s", ""),
+        ("time to first answer", f"{result.seconds_to_first:.1f} s", ""),
+        (
+            "meetings per second",
+            f"{result.per_second:.1f}",
+            _target(result.per_second >= 20, ">= 20"),
+        ),
+        ("EWS calls per meeting", f"{calls:.2f}", _target(calls <= 2, "<= 2")),
+        ("peak RSS (process)", f"{result.rss_peak_mib:.0f} MiB", ""),
+        ("RSS after seeding", f"{result.rss_before_mib:.0f} MiB (service not started)", ""),
+    ]
+    if result.push_seconds:
+        p50 = statistics.median(result.push_seconds)
+        p95 = percentile(result.push_seconds, 0.95)
+        rows += [
+            ("push latency p50", f"{p50:.2f} s over {len(result.push_seconds)}", ""),
+            ("push latency p95", f"{p95:.2f} s", _target(p95 <= 2, "<= 2 s")),
+            ("push: EWS calls/meeting", _per(result.push_calls, len(result.push_seconds)), ""),
+        ]
+    width = max(len(r[0]) for r in rows)
+    for label, value, target in rows:
+        print(f"{label.ljust(width)}  {value}{'  ' + target if target else ''}", file=out)
+    print("\nEWS calls in the backlog, by operation:", file=out)
+    for name, count in sorted(result.ews_calls.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<24} {count:>7}  ({count / max(result.n, 1):.2f}/meeting)", file=out)
+    if result.push_calls:
+        print("EWS calls in the latency phase, by operation (organizer's included):", file=out)
+        for name, count in sorted(result.push_calls.items(), key=lambda kv: -kv[1]):
+            print(f"  {name:<24} {count:>7}", file=out)
+
+
+def _per(calls: dict[str, int], count: int) -> str:
+    return f"{sum(calls.values()) / max(count, 1):.2f} (organizer's CreateItem included)"
+
+
+def _target(met: bool, text: str) -> str:
+    return f"target {text}: {'met' if met else 'NOT met'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=1000, help="meetings in the backlog")
+    parser.add_argument("--latency-ms", type=float, default=50, help="latency per EWS call")
+    parser.add_argument(
+        "--singles", type=int, default=None, help="how many are singles (default: 80%%)"
+    )
+    parser.add_argument(
+        "--push-meetings", type=int, default=50, help="meetings timed one by one (0: skip)"
+    )
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per phase")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    singles = args.singles if args.singles is not None else round(args.n * 0.8)
+    singles = max(0, min(singles, args.n))
+    result = run(
+        n=args.n,
+        singles=singles,
+        latency_ms=args.latency_ms,
+        push_meetings=args.push_meetings,
+        timeout_s=args.timeout,
+        log_level=args.log_level,
+    )
+    report(result, sys.stdout)
+    return 0 if result.answered == result.n and not result.duplicates else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
