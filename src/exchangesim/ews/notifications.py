@@ -26,7 +26,6 @@ from exchangesim.ews.subscriptions import (
     MailboxEvent,
     Position,
     Subscription,
-    SubscriptionKind,
     SubscriptionRegistry,
     Waker,
     encode_watermark,
@@ -53,14 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_REQUEST_KINDS: Final[dict[str, SubscriptionKind]] = {
-    "PullSubscriptionRequest": "pull",
-    "PushSubscriptionRequest": "push",
-    "StreamingSubscriptionRequest": "streaming",
-}
-_MAX_URL_LENGTH: Final = 2083  # Exchange refuses push URLs of 2083 characters or more.
 _PUSH_HTTP_TIMEOUT_S: Final = 30.0
-_LIVENESS_POLL_S: Final = 1.0  # how often an idle stream checks that its client is still there
 
 
 # --- writing notifications ----------------------------------------------------------------------

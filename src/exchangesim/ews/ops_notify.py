@@ -77,7 +77,6 @@ _REQUEST_KINDS: Final[dict[str, SubscriptionKind]] = {
     "StreamingSubscriptionRequest": "streaming",
 }
 _MAX_URL_LENGTH: Final = 2083  # Exchange refuses push URLs of 2083 characters or more.
-_PUSH_HTTP_TIMEOUT_S: Final = 30.0
 _LIVENESS_POLL_S: Final = 1.0  # how often an idle stream checks that its client is still there
 
 
