@@ -155,18 +155,24 @@ def exception_at(master: CalendarItem, original_start: datetime) -> CalendarItem
     return next((e for e in master.exceptions if e.original_start == original_start), None)
 
 
+def _occurrence_view(
+    master: CalendarItem, index: int, start: datetime, end: datetime
+) -> CalendarItem:
+    view = copy.deepcopy(master)
+    view.id = ids.occurrence_id(master.id, index)
+    view.master_id = master.id
+    view.calendar_item_type = "Occurrence"
+    view.start, view.end = start, end
+    view.original_start = view.recurrence_id = start
+    view.recurrence, view.exceptions, view.deleted_occurrences = None, [], []
+    return view
+
+
 def _view(master: CalendarItem, occurrence: recurrence.Occurrence) -> CalendarItem:
     found = exception_at(master, occurrence.start)
     if found is not None:
         return copy.deepcopy(found)
-    view = copy.deepcopy(master)
-    view.id = ids.occurrence_id(master.id, occurrence.index)
-    view.master_id = master.id
-    view.calendar_item_type = "Occurrence"
-    view.start, view.end = occurrence.start, occurrence.end
-    view.original_start = view.recurrence_id = occurrence.start
-    view.recurrence, view.exceptions, view.deleted_occurrences = None, [], []
-    return view
+    return _occurrence_view(master, occurrence.index, occurrence.start, occurrence.end)
 
 
 def occurrence(master: CalendarItem, index: int) -> CalendarItem:
@@ -259,6 +265,13 @@ def make_exception(master: CalendarItem, index: int, change_key: str) -> Calenda
     view.change_key = change_key
     master.exceptions.append(view)
     return view
+
+
+def deleted_view(master: CalendarItem, original_start: datetime) -> CalendarItem:
+    """The deleted occurrence originally at ``original_start``, as it was (to cancel it again)."""
+    start, end = _span(master)
+    index = index_of(master, original_start) or 0
+    return _occurrence_view(master, index, original_start, original_start + (end - start))
 
 
 def delete_occurrence(master: CalendarItem, index: int) -> datetime:

@@ -23,6 +23,8 @@ Updating ([MS-OXOCAL] 3.1.4.7.3, 3.1.5.4):
   ones a cancellation. ``SendToNone`` saves only.
 - Editing one occurrence makes it an exception; its request carries ``RecurrenceId`` (the
   original start) and no recurrence.
+- A series update that keeps the pattern is followed by an update for each exception and a
+  cancellation for each deleted occurrence still to come (3.1.4.7.3.5; see `outgoing`).
 
 Cancelling (EWS CancelCalendarItem): attendees get a ``MeetingCancellation`` (an occurrence's with
 its ``RecurrenceId``); the organizer's item moves to Deleted Items, or the occurrence is deleted
@@ -39,9 +41,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from exchangesim.store import calendar, transport
+from exchangesim.store import calendar, outgoing, transport
 from exchangesim.store.attendant import (
-    CANCELED_PREFIX,
     Disposition,
     RespondResult,
     ResponseKind,
@@ -54,13 +55,11 @@ from exchangesim.store.invitations import copy_calendar_fields
 from exchangesim.store.items import (
     ASF_CANCELED,
     ASF_MEETING,
-    ASF_RECEIVED,
     FORWARD_NOTIFICATION,
     Address,
     Attendee,
     Body,
     CalendarItem,
-    MeetingCancellation,
     MeetingMessage,
     MeetingRequest,
     MeetingRequestType,
@@ -69,9 +68,7 @@ from exchangesim.store.items import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from exchangesim.store.mailbox import MailboxState
     from exchangesim.store.store import Store
-    from exchangesim.store.transaction import Transaction
 
 SendInvitations = Literal["SendToNone", "SendOnlyToAll", "SendToAllAndSaveCopy"]
 SendUpdates = Literal[
@@ -86,88 +83,6 @@ FORWARD_NOTIFICATION_PREFIX = "Meeting Forward Notification: "
 
 _ATTENDEE_FIELDS = frozenset({"required_attendees", "optional_attendees", "resources"})
 M = TypeVar("M", bound=MeetingMessage)
-
-
-def _outgoing(source: CalendarItem, cls: type[M], sequence: int) -> M:
-    """A meeting message about ``source`` (a meeting, or one exception/occurrence of it)."""
-    message = cls()
-    copy_calendar_fields(source, message)
-    message.subject = source.subject
-    message.body = copy.deepcopy(source.body)
-    message.importance = source.importance if cls is not MeetingCancellation else "High"
-    message.sensitivity = source.sensitivity
-    message.is_response_requested = source.is_response_requested
-    message.appointment_sequence_number = sequence
-    message.author = message.sender = source.organizer
-    message.to_recipients = tuple(a.mailbox for a in source.required_attendees)
-    message.cc_recipients = tuple(a.mailbox for a in source.optional_attendees)
-    message.bcc_recipients = tuple(a.mailbox for a in source.resources)
-    message.conversation_topic = source.subject
-    message.conversation_id = transport.conversation_id(source.uid)
-    message.is_organizer = False
-    message.is_read = False
-    message.response_type = message.my_response_type = "NoResponseReceived"
-    message.intended_free_busy_status = source.legacy_free_busy_status
-    message.legacy_free_busy_status = "Tentative"
-    message.meeting_request_was_sent = True
-    message.appointment_state = ASF_MEETING | ASF_RECEIVED
-    if source.calendar_item_type in ("Occurrence", "Exception"):
-        message.recurrence = None
-        message.deleted_occurrences = []
-    return message
-
-
-def _send(
-    tx: Transaction,
-    organizer: MailboxState,
-    master: CalendarItem,
-    message: MeetingMessage,
-    attendees: Sequence[Attendee],
-    *,
-    save_copy: bool,
-) -> None:
-    """Deliver a meeting message to some attendees' mailboxes; maybe keep it in Sent Items."""
-    transport.stamp_outgoing(tx, organizer, message)
-    # PidLidOwnerCriticalChange: when the organizer sent it; attendees' items take it from the
-    # request, which is how a later request tells an older one apart ([MS-OXOCAL] 3.1.5.2).
-    message.owner_critical_change = tx.now
-    me = organizer.address.casefold()
-    for mailbox in tx.recipients([a.mailbox.email for a in attendees]):
-        if mailbox.address.casefold() != me:
-            receive(tx, mailbox, message)
-    if save_copy:
-        sent = copy.deepcopy(message)
-        sent.is_organizer = True
-        sent.response_type = sent.my_response_type = "Organizer"
-        sent.associated_calendar_item_id = master.id
-        transport.keep_sent_copy(tx, organizer, sent)
-
-
-def _request(source: CalendarItem, kind: MeetingRequestType, sequence: int) -> MeetingRequest:
-    request = _outgoing(source, MeetingRequest, sequence)
-    request.meeting_request_type = kind
-    return request
-
-
-def _cancellation(source: CalendarItem, sequence: int, body: Body | None) -> MeetingCancellation:
-    message = _outgoing(source, MeetingCancellation, sequence)
-    message.subject = CANCELED_PREFIX + source.subject
-    message.body = body or Body()
-    message.is_cancelled = True
-    message.appointment_state |= ASF_CANCELED
-    message.intended_free_busy_status = message.legacy_free_busy_status = "Free"
-    message.is_response_requested = False
-    return message
-
-
-def _next_sequence(master: CalendarItem, target: CalendarItem) -> int:
-    sequence = 1 + max(
-        master.appointment_last_sequence,
-        master.appointment_sequence_number,
-        target.appointment_sequence_number,
-    )
-    master.appointment_last_sequence = sequence
-    return sequence
 
 
 def send_meeting(
@@ -191,8 +106,9 @@ def send_meeting(
         stored = tx.insert(owner, tx.folder(owner, folder), draft)
         if send != "SendToNone" and stored.is_meeting:
             stored.meeting_request_was_sent = True
-            request = _request(stored, "NewMeetingRequest", stored.appointment_sequence_number)
-            _send(
+            sequence = stored.appointment_sequence_number
+            request = outgoing.request(stored, "NewMeetingRequest", sequence)
+            outgoing.send(
                 tx, owner, stored, request, stored.attendees(), save_copy=send.endswith("SaveCopy")
             )
             tx.touch(owner, tx.folder(owner, folder), stored)
@@ -228,8 +144,10 @@ def update_meeting(
         save_copy = send.endswith("SaveCopy")
         if not master.meeting_request_was_sent:
             master.meeting_request_was_sent = True
-            request = _request(target, "NewMeetingRequest", target.appointment_sequence_number)
-            _send(tx, where.mailbox, master, request, target.attendees(), save_copy=save_copy)
+            sequence = target.appointment_sequence_number
+            request = outgoing.request(target, "NewMeetingRequest", sequence)
+            reached = target.attendees()
+            outgoing.send(tx, where.mailbox, master, request, reached, save_copy=save_copy)
             tx.touch(where.mailbox, where.folder, master)
             return copy.deepcopy(target)
         assert edit.before is not None
@@ -244,7 +162,7 @@ def update_meeting(
         reach_all = send in ("SendOnlyToAll", "SendToAllAndSaveCopy") or bool(
             edit.changed - _ATTENDEE_FIELDS
         )
-        sequence = _next_sequence(master, target)
+        sequence = outgoing.next_sequence(master, target)
         if reach_all:
             target.appointment_sequence_number = sequence
         if edit.significant and target.is_response_requested:
@@ -253,20 +171,31 @@ def update_meeting(
         tx.touch(where.mailbox, where.folder, master)
         kind: MeetingRequestType = "FullUpdate" if edit.significant else "InformationalUpdate"
         if reach_all and kept:
-            _send(
+            outgoing.send(
                 tx,
                 where.mailbox,
                 master,
-                _request(target, kind, sequence),
+                outgoing.request(target, kind, sequence),
                 kept,
                 save_copy=save_copy,
             )
         if added:
-            request = _request(target, "NewMeetingRequest", sequence)
-            _send(tx, where.mailbox, master, request, added, save_copy=save_copy)
+            request = outgoing.request(target, "NewMeetingRequest", sequence)
+            outgoing.send(tx, where.mailbox, master, request, added, save_copy=save_copy)
+        if edit.index is None and not edit.significant:
+            followers = [*(kept if reach_all else ()), *added]
+            outgoing.follow_series_update(
+                tx,
+                where.mailbox,
+                master,
+                followers,
+                kind=kind,
+                sequence=sequence,
+                save_copy=save_copy,
+            )
         if removed:
-            message = _cancellation(old_view, sequence, None)
-            _send(tx, where.mailbox, master, message, removed, save_copy=save_copy)
+            message = outgoing.cancellation(old_view, sequence, None)
+            outgoing.send(tx, where.mailbox, master, message, removed, save_copy=save_copy)
         return copy.deepcopy(target)
 
 
@@ -290,7 +219,7 @@ def cancel_meeting(
         if not master.is_organizer:
             raise InvalidOperation("only the organizer cancels", code="ErrorCalendarIsNotOrganizer")
         source = master if index is None else calendar.occurrence(master, index)
-        sequence = _next_sequence(master, source)
+        sequence = outgoing.next_sequence(master, source)
         if index is None:
             master.is_cancelled = True
             master.appointment_state |= ASF_CANCELED
@@ -298,8 +227,9 @@ def cancel_meeting(
         else:
             calendar.delete_occurrence(master, index)
         if send and master.is_meeting and master.meeting_request_was_sent:
-            message = _cancellation(source, sequence, body)
-            _send(tx, where.mailbox, master, message, source.attendees(), save_copy=save_copy)
+            message = outgoing.cancellation(source, sequence, body)
+            reached = source.attendees()
+            outgoing.send(tx, where.mailbox, master, message, reached, save_copy=save_copy)
         if index is None:
             tx.trash(where)
         else:
@@ -322,7 +252,8 @@ def forward_meeting_request(
         if isinstance(item, MeetingRequest):
             forwarded = copy.deepcopy(item)
         elif isinstance(item, CalendarItem) and item.is_meeting:
-            forwarded = _request(item, "NewMeetingRequest", item.appointment_sequence_number)
+            sequence = item.appointment_sequence_number
+            forwarded = outgoing.request(item, "NewMeetingRequest", sequence)
         else:
             raise InvalidOperation("not a meeting", code="ErrorInvalidItemForOperationCreateItem")
         topic = forwarded.conversation_topic or forwarded.subject
