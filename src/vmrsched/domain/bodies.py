@@ -1,6 +1,7 @@
 """Message bodies: HTML turned into readable plain text (pure, standard library only)."""
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 _BLOCK = frozenset(
@@ -65,3 +66,94 @@ def html_to_text(source: str) -> str:
     collector.close()
     lines = (_SPACES.sub(" ", line).strip() for line in "".join(collector.parts).split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# --- the placeholder block -------------------------------------------------------------------
+
+#: The class (or id) that marks the add-in's placeholder block. Copies may carry it with a prefix
+#: (Outlook on the web shows ``x_vmrsched-placeholder``), so a match is "contains".
+PLACEHOLDER_CLASS = "vmrsched-placeholder"
+#: Elements that may be replaced as a whole when no marked block holds the token: blocks that can
+#: be swapped for a ``<div>`` without breaking their parent's content model.
+_REPLACEABLE = frozenset({"address", "article", "blockquote", "div", "p", "section"})
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+
+
+@dataclass
+class _Element:
+    tag: str
+    marked: bool
+    start: int  # offset of its start tag's "<"
+    end: int = -1  # offset just after its end tag's ">"
+
+
+class _Outline(HTMLParser):
+    """Every element of a document, with the source offsets it spans."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self._source = source
+        self._line_starts = [0, *(m.end() for m in re.finditer("\n", source))]
+        self._open: list[_Element] = []
+        self.elements: list[_Element] = []
+
+    def _offset(self) -> int:
+        # While a tag's handler runs, getpos() is where that tag starts (one feed, whole text).
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            return
+        marked = any(
+            PLACEHOLDER_CLASS in (value or "").casefold()
+            for name, value in attrs
+            if name in ("class", "id")
+        )
+        self._open.append(_Element(tag, marked, self._offset()))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not any(element.tag == tag for element in self._open):
+            return  # a stray end tag closes nothing
+        close = self._source.find(">", self._offset())
+        end = len(self._source) if close < 0 else close + 1
+        while self._open:  # an end tag closes what was left open inside it
+            element = self._open.pop()
+            element.end = end
+            self.elements.append(element)
+            if element.tag == tag:
+                break
+
+    def outline(self) -> list[_Element]:
+        self.feed(self._source)
+        self.close()
+        for element in self._open:
+            element.end = len(self._source)
+        return [*self.elements, *self._open]
+
+
+def replace_block(source: str, token: str, replacement: str) -> str | None:
+    """``source`` (HTML) with the block holding ``token`` replaced by ``replacement``, or None.
+
+    The block is the outermost element marked with `PLACEHOLDER_CLASS` that holds the token
+    (the add-in's placeholder block: its text and the token go together); without one, the
+    innermost paragraph or ``div`` that holds it. None when the token is not in the HTML as text
+    (split by markup) or sits in no replaceable block; the caller then adds the instructions
+    elsewhere. Everything outside the block is kept byte for byte.
+    """
+    found = re.search(re.escape(token), source, re.IGNORECASE)
+    if found is None:
+        return None
+    at = found.start()
+    holding = [e for e in _Outline(source).outline() if e.start < at and found.end() <= e.end]
+    marked = [e for e in holding if e.marked]
+    if marked:
+        block = min(marked, key=lambda e: e.start)
+    else:
+        blocks = [e for e in holding if e.tag in _REPLACEABLE]
+        if not blocks:
+            return None
+        block = max(blocks, key=lambda e: e.start)
+    return source[: block.start] + replacement + source[block.end :]

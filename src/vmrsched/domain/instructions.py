@@ -6,8 +6,10 @@ block on a line of its own.
 """
 
 import string
+from html import escape
 from urllib.parse import quote
 
+from vmrsched.domain.bodies import PLACEHOLDER_CLASS
 from vmrsched.domain.reservations import Reservation
 from vmrsched.domain.templates import Rendered, TemplateName, TemplateSet
 from vmrsched.domain.tokens import TokenKey, issue_token
@@ -72,3 +74,22 @@ def render_placeholder(templates: TemplateSet, *, addin_server_domain: str) -> R
     return templates.render(
         TemplateName.PLACEHOLDER_INSTRUCTIONS, {"addin_server_domain": addin_server_domain}
     )
+
+
+def placeholder_block(
+    templates: TemplateSet, token: str, *, addin_server_domain: str = ""
+) -> Rendered:
+    """The placeholder text with its token, as the add-in inserts it into the body.
+
+    The HTML is one ``<div class="vmrsched-placeholder">`` holding the text and the token, so that
+    vmrsched later replaces the whole block (and nothing else) with the real instructions
+    (`vmrsched.domain.bodies.replace_block`). ``token`` is a placeholder token, or the literal
+    ``{{placeholder_token}}`` that the add-in fills in the browser.
+    """
+    rendered = render_placeholder(templates, addin_server_domain=addin_server_domain)
+    shown = escape(token)
+    html = (
+        f'<div class="{PLACEHOLDER_CLASS}">\n{rendered.html.strip()}\n'
+        f'<p style="margin:0;font-size:8pt;color:#808080">{shown}</p>\n</div>'
+    )
+    return Rendered(html=html, text=f"{rendered.text.rstrip()}\n\n{token}")

@@ -1,0 +1,133 @@
+"""The placeholder and allocate flows end to end: exchangesim, the service, exchangelib organizers.
+
+When the add-in could not reach vmrsched it leaves a placeholder block in the body; without the
+add-in there is no token at all (``missing_token = "allocate"`` books anyway). The service books,
+then acting as the organizer writes the instructions into the organizer's meeting and sends the
+update to every attendee; the update comes back to the resource mailbox and changes nothing.
+Each test reads what the organizer and an attendee see with exchangelib.
+"""
+
+# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
+# their names come back as test parameters: F811 is expected here.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from flows_support import (
+    INSTRUCTIONS_HEADING,
+    PLACEHOLDER_HEADING,
+    calendar_item,
+    outcomes,
+    placeholder_body,
+    requests_for,
+    responses_in,
+    send_meeting,
+    shown,
+    signed_tokens,
+    structure_faults,
+)
+from series_support import settle
+from test_end_to_end import (  # noqa: F401  (fixtures used by name)
+    ALICE,
+    BOB,
+    LiveService,
+    live,
+    live_factory,
+    server,
+)
+
+from vmrsched.cli.demo import RESOURCE
+from vmrsched.domain.meetings import MeetingRef
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+pytestmark = pytest.mark.slow
+
+ALLOCATE = {"meetings": {"missing_token": "allocate"}}
+
+
+def _booked_alias(live: LiveService, uid: str) -> str:
+    booking = live.store.booking_for_meeting(MeetingRef(ALICE, uid).meeting_key)
+    assert booking is not None
+    assert booking.is_active
+    return booking.alias
+
+
+def _assert_instructions_once(html: str, alias: str, *, where: str) -> None:
+    text = shown(html)
+    assert text.count(INSTRUCTIONS_HEADING) == 1, (where, text)
+    assert text.count(alias) == 1 + text.count(f"/{alias}"), (where, text)  # join link, too
+    assert signed_tokens(html) == 1, (where, text)
+    assert PLACEHOLDER_HEADING not in text, (where, text)
+    assert "VMRP:-" not in html, where
+
+
+def test_a_placeholder_is_replaced_by_the_instructions_for_everyone(live: LiveService) -> None:
+    """The placeholder block gives way to the instructions in the organizer's meeting, the update
+    reaches the attendee, and coming back to the resource it is recognised: one reply only."""
+    body, _ = placeholder_body(live, "Agenda: the budget", "See you there, Alice")
+    item = send_meeting(live, ALICE, "Budget review", body, others=(BOB,))
+    live.wait_for_replies(1)
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
+    alias = _booked_alias(live, item.uid)
+
+    item.refresh()
+    html = str(item.body)
+    _assert_instructions_once(html, alias, where="organizer")
+    assert structure_faults(html) == []
+    text = shown(html)
+    assert text.index("Agenda: the budget") < text.index(INSTRUCTIONS_HEADING)
+    assert text.index(INSTRUCTIONS_HEADING) < text.index("See you there, Alice")
+
+    update = requests_for(live, BOB, "Budget review")[-1]
+    _assert_instructions_once(str(update.body), alias, where="attendee's update")
+    bob_item = calendar_item(live, BOB, item.uid)
+    assert bob_item is not None
+    _assert_instructions_once(str(bob_item.body), alias, where="attendee's calendar")
+
+    assert [r.subject for r in responses_in(live, ALICE, "Budget review")] == [
+        "Accepted: Budget review"
+    ]
+    assert len(requests_for(live, RESOURCE, "Budget review")) == 2  # the request, our update
+
+
+def test_without_a_token_allocate_books_and_writes_the_instructions(
+    live_factory: Callable[..., LiveService],
+) -> None:
+    """missing_token = "allocate": a meeting sent without the add-in gets a VMR and its
+    instructions, added after the organizer's text, once for everyone."""
+    live = live_factory(**ALLOCATE)
+    item = send_meeting(live, ALICE, "No add-in", "<p>Quarterly planning.</p>", others=(BOB,))
+    live.wait_for_replies(1)
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
+    alias = _booked_alias(live, item.uid)
+
+    item.refresh()
+    html = str(item.body)
+    _assert_instructions_once(html, alias, where="organizer")
+    assert structure_faults(html) == []
+    text = shown(html)
+    assert text.index("Quarterly planning.") < text.index(INSTRUCTIONS_HEADING)
+    update = requests_for(live, BOB, "No add-in")[-1]
+    _assert_instructions_once(str(update.body), alias, where="attendee")
+    assert live.responses(ALICE, "No add-in") == ["Accepted"]
+
+
+def test_without_a_token_reject_declines_with_its_template(live: LiveService) -> None:
+    """missing_token = "reject" (the default): a clear decline, no booking, nothing written."""
+    item = send_meeting(live, ALICE, "Plain invite", "<p>No add-in here.</p>", others=(BOB,))
+    live.wait_for_replies(1)
+    assert outcomes(live, ALICE, item.uid) == ["reject_invalid_alias_id"]
+    assert live.store.booking_for_meeting(MeetingRef(ALICE, item.uid).meeting_key) is None
+    (declined,) = responses_in(live, ALICE, "Plain invite")
+    assert str(declined.subject) == "Declined: Plain invite"
+    assert "does not carry valid video meeting details" in shown(str(declined.body))
+    item.refresh()
+    assert shown(str(item.body)) == "No add-in here."
+    assert len(requests_for(live, BOB, "Plain invite")) == 1
