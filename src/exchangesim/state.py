@@ -21,7 +21,16 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from exchangesim.store import folders, ids, items, journal, mailbox, recurrence, transaction
+from exchangesim.store import (
+    configurations,
+    folders,
+    ids,
+    items,
+    journal,
+    mailbox,
+    recurrence,
+    transaction,
+)
 from exchangesim.store.store import Store
 from exchangesim.store.transaction import StoreState
 
@@ -33,7 +42,7 @@ VERSION = 1
 
 _CLASSES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for module in (folders, ids, items, journal, mailbox, recurrence, transaction)
+    for module in (configurations, folders, ids, items, journal, mailbox, recurrence, transaction)
     for cls in vars(module).values()
     if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from exchangesim.store.configurations import UserConfiguration
     from exchangesim.store.folders import FolderState
     from exchangesim.store.journal import JournalEntry
 
@@ -66,6 +67,8 @@ class MailboxState:
     folders: dict[str, FolderState] = field(default_factory=dict)
     distinguished: dict[str, str] = field(default_factory=dict)
     hierarchy_journal: list[JournalEntry] = field(default_factory=list)
+    #: User configuration objects (`exchangesim.store.configurations`), by folder and name.
+    configurations: dict[str, UserConfiguration] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
