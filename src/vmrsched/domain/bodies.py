@@ -73,6 +73,8 @@ def html_to_text(source: str) -> str:
 #: The class (or id) that marks the add-in's placeholder block. Copies may carry it with a prefix
 #: (Outlook on the web shows ``x_vmrsched-placeholder``), so a match is "contains".
 PLACEHOLDER_CLASS = "vmrsched-placeholder"
+#: The class that marks the joining instructions vmrsched renders (add-in and written ones).
+INSTRUCTIONS_CLASS = "vmrsched-instructions"
 #: Elements that may be replaced as a whole when no marked block holds the token: blocks that can
 #: be swapped for a ``<div>`` without breaking their parent's content model.
 _REPLACEABLE = frozenset({"address", "article", "blockquote", "div", "p", "section"})
@@ -92,9 +94,10 @@ class _Element:
 class _Outline(HTMLParser):
     """Every element of a document, with the source offsets it spans."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, marker: str) -> None:
         super().__init__(convert_charrefs=True)
         self._source = source
+        self._marker = marker
         self._line_starts = [0, *(m.end() for m in re.finditer("\n", source))]
         self._open: list[_Element] = []
         self.elements: list[_Element] = []
@@ -108,7 +111,7 @@ class _Outline(HTMLParser):
         if tag in _VOID:
             return
         marked = any(
-            PLACEHOLDER_CLASS in (value or "").casefold()
+            self._marker in (value or "").casefold()
             for name, value in attrs
             if name in ("class", "id")
         )
@@ -147,7 +150,8 @@ def replace_block(source: str, token: str, replacement: str) -> str | None:
     if found is None:
         return None
     at = found.start()
-    holding = [e for e in _Outline(source).outline() if e.start < at and found.end() <= e.end]
+    outline = _Outline(source, PLACEHOLDER_CLASS).outline()
+    holding = [e for e in outline if e.start < at and found.end() <= e.end]
     marked = [e for e in holding if e.marked]
     if marked:
         block = min(marked, key=lambda e: e.start)
@@ -157,3 +161,13 @@ def replace_block(source: str, token: str, replacement: str) -> str | None:
             return None
         block = max(blocks, key=lambda e: e.start)
     return source[: block.start] + replacement + source[block.end :]
+
+
+def replace_marked(source: str, marker: str, replacement: str) -> str | None:
+    """``source`` with its first outermost element marked ``marker`` (class or id) replaced by
+    ``replacement``, or None when no element is marked."""
+    marked = [e for e in _Outline(source, marker).outline() if e.marked]
+    if not marked:
+        return None
+    first = min(marked, key=lambda e: (e.start, -e.end))
+    return source[: first.start] + replacement + source[first.end :]

@@ -9,7 +9,7 @@ import string
 from html import escape
 from urllib.parse import quote
 
-from vmrsched.domain.bodies import PLACEHOLDER_CLASS
+from vmrsched.domain.bodies import INSTRUCTIONS_CLASS, PLACEHOLDER_CLASS
 from vmrsched.domain.reservations import Reservation
 from vmrsched.domain.templates import Rendered, TemplateName, TemplateSet
 from vmrsched.domain.tokens import TokenKey, issue_token
@@ -48,7 +48,10 @@ def render_instructions(
     join_url_format: str,
     addin_server_domain: str,
 ) -> Rendered:
-    """The joining instructions for a reservation, in HTML and plain text, each with its token."""
+    """The joining instructions for a reservation, in HTML and plain text, each with its token.
+
+    The HTML is one ``<div class="vmrsched-instructions">`` around the template's text.
+    """
     token = issue_token(key, reservation.token_id, reservation.alias, reservation.created)
     rendered = templates.render(
         TemplateName.MEETING_INSTRUCTIONS,
@@ -61,12 +64,14 @@ def render_instructions(
             "addin_server_domain": addin_server_domain,
         },
     )
-    html, text = rendered.html, rendered.text
+    html, text = rendered.html.strip(), rendered.text
     if token not in html:
         html += f'\n<p style="font-size:8pt;color:#808080">{token}</p>'
     if token not in text:
         text += f"\n\n{token}"
-    return Rendered(html=html, text=text)
+    # One marked block, so that writing the instructions again (self-healing) replaces what is
+    # left of them instead of adding a second copy.
+    return Rendered(html=f'<div class="{INSTRUCTIONS_CLASS}">\n{html}\n</div>', text=text)
 
 
 def render_placeholder(templates: TemplateSet, *, addin_server_domain: str) -> Rendered:

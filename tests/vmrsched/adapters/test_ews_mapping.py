@@ -355,3 +355,35 @@ def test_our_item_classes_leave_exchangelibs_untouched() -> None:
     assert "uid" not in [f.name for f in MeetingRequest.FIELDS]
     assert "write_marker" not in [f.name for f in CalendarItem.FIELDS]
     assert "uid" in [f.name for f in models.MeetingRequestItem.FIELDS]
+
+
+def test_instructions_replace_the_placeholder_block_and_nothing_else() -> None:
+    """The placeholder's whole block gives way to the instructions; the rest stays as written."""
+    token = "VMRP:-ABCDEFGH12345678#"
+    html = (
+        f'<html><body><p>Agenda</p><div class="vmrsched-placeholder"><p>Soon</p><p>{token}</p>'
+        "</div><p>Bye</p></body></html>"
+    )
+    written = mapping.with_instructions(html, "<div>Join</div>", MARKER, replace_placeholder=True)
+    assert written == (
+        "<html><body><p>Agenda</p><div>Join</div><p>Bye</p>"
+        f"<!-- vmrsched-marker: {MARKER} -->\n</body></html>"
+    )
+
+
+def test_instructions_written_again_replace_what_is_left_of_the_old_ones() -> None:
+    """Healing an edited block: the marked instructions are replaced, not added a second time."""
+    html = '<p>Hi</p><div class="vmrsched-instructions"><p>Join (token cut)</p></div>'
+    new = '<div class="vmrsched-instructions">NEW</div>'
+    written = mapping.with_instructions(html, new, MARKER, replace_placeholder=False)
+    assert written.count("vmrsched-instructions") == 1
+    assert written.startswith(f"<p>Hi</p>{new}")
+
+
+def test_without_placeholder_or_old_instructions_they_go_at_the_end_of_the_body() -> None:
+    """The allocate flow: the instructions follow the organizer's text, inside <body>."""
+    written = mapping.with_instructions(
+        "<html><body><p>Hi</p></body></html>", "<div>J</div>", MARKER, replace_placeholder=False
+    )
+    assert written.startswith("<html><body><p>Hi</p><div>J</div>")
+    assert written.endswith("</body></html>")

@@ -1,10 +1,11 @@
 """The placeholder block: what the add-in inserts, and how the instructions replace it whole."""
 
 import pytest
+from domain_builders import KEY, Builders
 
 from vmrsched.config import compile_templates
-from vmrsched.domain.bodies import html_to_text, replace_block
-from vmrsched.domain.instructions import placeholder_block
+from vmrsched.domain.bodies import html_to_text, replace_block, replace_marked
+from vmrsched.domain.instructions import placeholder_block, render_instructions
 from vmrsched.domain.tokens import TokenKind, placeholder_token, read_token
 
 TOKEN = placeholder_token("ABCDEFGH12345678ABCD")
@@ -60,3 +61,20 @@ def test_unclosed_paragraphs_do_not_stretch_the_block() -> None:
     """HTML with paragraphs left open (legal HTML) still gives a well-placed replacement."""
     html = f"<body><p>One<p>{TOKEN}</p><p>Three</body>"
     assert replace_block(html, TOKEN, NEW) == f"<body><p>One{NEW}<p>Three</body>"
+
+
+def test_rendered_instructions_are_one_marked_block(build: Builders) -> None:
+    """The instructions come as one ``vmrsched-instructions`` div with the token inside it."""
+    rendered = render_instructions(
+        compile_templates({}), build.reservation(), KEY, join_url_format="", addin_server_domain=""
+    )
+    assert rendered.html.startswith('<div class="vmrsched-instructions">')
+    assert rendered.html.endswith("</div>")
+    assert replace_marked(rendered.html, "vmrsched-instructions", NEW) == NEW
+
+
+def test_what_is_left_of_earlier_instructions_is_replaced_not_doubled() -> None:
+    """Healing: the marked instructions block (its token edited away) is replaced in place."""
+    html = '<p>Hi</p><div class="vmrsched-instructions"><p>Join: old</p></div><p>Bye</p>'
+    assert replace_marked(html, "vmrsched-instructions", NEW) == f"<p>Hi</p>{NEW}<p>Bye</p>"
+    assert replace_marked("<p>Hi</p>", "vmrsched-instructions", NEW) is None

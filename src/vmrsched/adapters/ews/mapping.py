@@ -42,7 +42,12 @@ from exchangelib.recurrence import (
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from vmrsched.domain import recurrence as rec
-from vmrsched.domain.bodies import html_to_text, replace_block
+from vmrsched.domain.bodies import (
+    INSTRUCTIONS_CLASS,
+    html_to_text,
+    replace_block,
+    replace_marked,
+)
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
 from vmrsched.domain.tokens import PLACEHOLDER_PREFIX, TERMINATOR
 from vmrsched.ports.mailbox import ReplyKind
@@ -375,13 +380,15 @@ def with_instructions(
 
     The placeholder block (the add-in's text and token, when it could not reach us) is replaced
     by the instructions as a whole block (`replace_block`), so no block ends up inside the
-    placeholder's paragraph; a token in no block of its own is replaced in place. Otherwise, or
-    when the token is not in the HTML as one piece of text, the instructions go at the end of the
-    body. The rest of the organizer's body is kept as it was.
+    placeholder's paragraph; a token in no block of its own is replaced in place. Otherwise what
+    is left of earlier instructions (their marked block, when healing) is replaced, or the
+    instructions go at the end of the body. The rest of the organizer's body is kept as it was.
     """
     found = _PLACEHOLDER.search(html) if replace_placeholder else None
     if found is None:
-        updated = _at_body_end(html, instructions_html)
+        updated = replace_marked(html, INSTRUCTIONS_CLASS, instructions_html) or _at_body_end(
+            html, instructions_html
+        )
     else:
         updated = replace_block(html, found.group(0), instructions_html) or (
             html[: found.start()] + instructions_html + html[found.end() :]
