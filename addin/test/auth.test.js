@@ -1,0 +1,72 @@
+// Signing in: MSAL nested app authentication, and Exchange identity tokens on-premises.
+
+import assert from "node:assert/strict";
+import { beforeEach, describe, it } from "node:test";
+
+import { accessToken, resetSignIn, SignInError } from "../web/src/auth.js";
+import { CONFIG, msal } from "./fakes.js";
+import { outlook } from "./outlook.js";
+
+beforeEach(() => resetSignIn());
+
+describe("nested app authentication", () => {
+  it("asks MSAL silently for the configured scopes, with the configured app and authority", async () => {
+    const fake = msal();
+    const token = await accessToken({ office: outlook().office, msal: fake.lib, auth: CONFIG.auth });
+    assert.equal(token, "user-access-token");
+    assert.deepEqual(fake.seen.created, [
+      { auth: { clientId: CONFIG.auth.client_id, authority: CONFIG.auth.authority } },
+    ]);
+    assert.deepEqual(fake.seen.silent, [{ scopes: CONFIG.auth.scopes }]);
+    assert.deepEqual(fake.seen.popup, []);
+  });
+
+  it("creates the MSAL application once", async () => {
+    const fake = msal();
+    const context = { office: outlook().office, msal: fake.lib, auth: CONFIG.auth };
+    await accessToken(context);
+    await accessToken(context);
+    assert.equal(fake.seen.created.length, 1);
+  });
+
+  it("falls back to a sign-in popup when the silent call fails", async () => {
+    const fake = msal({
+      silent: () => {
+        throw Object.assign(new Error("interaction_required"), { errorCode: "interaction_required" });
+      },
+      popup: () => ({ accessToken: "from-popup" }),
+    });
+    const token = await accessToken({ office: outlook().office, msal: fake.lib, auth: CONFIG.auth });
+    assert.equal(token, "from-popup");
+    assert.equal(fake.seen.popup.length, 1);
+  });
+
+  it("does not open a popup when told not to interact", async () => {
+    const fake = msal({ silent: () => ({}), popup: () => ({ accessToken: "x" }) });
+    await assert.rejects(
+      accessToken({ office: outlook().office, msal: fake.lib, auth: CONFIG.auth, interactive: false }),
+      (error) => error instanceof SignInError && /open the VMR pane/.test(error.message),
+    );
+    assert.equal(fake.seen.popup.length, 0);
+  });
+
+  it("says so when MSAL did not load or the settings are incomplete", async () => {
+    await assert.rejects(accessToken({ office: outlook().office, msal: undefined, auth: CONFIG.auth }), /MSAL\.js\) did not load/);
+    await assert.rejects(
+      accessToken({ office: outlook().office, msal: msal().lib, auth: { kind: "naa", client_id: "x", scopes: [] } }),
+      /incomplete/,
+    );
+  });
+});
+
+describe("other kinds", () => {
+  it("uses the Exchange identity token on-premises", async () => {
+    const mock = outlook({ identityToken: "eyJ-exchange" });
+    const token = await accessToken({ office: mock.office, msal: undefined, auth: { kind: "exchange_identity" } });
+    assert.equal(token, "eyJ-exchange");
+  });
+
+  it("refuses an unknown kind", async () => {
+    await assert.rejects(accessToken({ office: outlook().office, auth: { kind: "kerberos" } }), /unknown sign-in kind "kerberos"/);
+  });
+});

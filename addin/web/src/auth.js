@@ -1,0 +1,82 @@
+// Signing the user in: MSAL.js nested app authentication (Microsoft 365), or the Exchange
+// identity token on-premises (`auth.kind` in config.json says which).
+
+import { call } from "./office.js";
+
+/** A sign-in that failed; `message` is in plain words. */
+export class SignInError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "SignInError";
+  }
+}
+
+let cachedApp = null;
+let cachedKey = "";
+
+function application(msal, auth) {
+  const key = `${auth.client_id}|${auth.authority}`;
+  if (!cachedApp || cachedKey !== key) {
+    cachedKey = key;
+    cachedApp = msal.createNestablePublicClientApplication({
+      auth: { clientId: auth.client_id, authority: auth.authority },
+    });
+  }
+  return cachedApp;
+}
+
+/** Forget the MSAL application (tests, and a config change). */
+export function resetSignIn() {
+  cachedApp = null;
+  cachedKey = "";
+}
+
+async function naaToken(msal, auth, { interactive }) {
+  if (!msal || typeof msal.createNestablePublicClientApplication !== "function") {
+    throw new SignInError("the sign-in library (MSAL.js) did not load");
+  }
+  if (!auth.client_id || !Array.isArray(auth.scopes) || auth.scopes.length === 0) {
+    throw new SignInError("the add-in's sign-in settings are incomplete (client_id, scopes)");
+  }
+  const app = await application(msal, auth);
+  const request = { scopes: auth.scopes };
+  let silentError = null;
+  try {
+    const result = await app.acquireTokenSilent(request);
+    if (result && result.accessToken) {
+      return result.accessToken;
+    }
+  } catch (error) {
+    silentError = error;
+  }
+  if (!interactive) {
+    const why = silentError ? ` (${silentError.message || silentError})` : "";
+    throw new SignInError(`you need to sign in first: open the VMR pane${why}`);
+  }
+  // As Microsoft's NAA samples do: any silent failure is followed by an interactive sign-in.
+  try {
+    const result = await app.acquireTokenPopup(request);
+    return result.accessToken;
+  } catch (error) {
+    throw new SignInError(`signing in failed: ${error.message || error}`);
+  }
+}
+
+/**
+ * An access token for the VMR service.
+ * @param {object} context `{office, msal, auth, interactive}`: `interactive` allows a sign-in popup
+ */
+export async function accessToken({ office, msal, auth, interactive = true }) {
+  const kind = (auth && auth.kind) || "naa";
+  if (kind === "exchange_identity") {
+    try {
+      return await call(office.context.mailbox, "getUserIdentityTokenAsync");
+    } catch (error) {
+      throw new SignInError(`Exchange did not give an identity token: ${error.message}`);
+    }
+  }
+  if (kind !== "naa") {
+    throw new SignInError(`unknown sign-in kind ${JSON.stringify(kind)} in the add-in's settings`);
+  }
+  return naaToken(msal, auth, { interactive });
+}
