@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from vmrsched import bootstrap
 from vmrsched.cli import commands, edge, logs
 from vmrsched.cli import meetings as meetings_cli
+from vmrsched.cli import setup as setup_cli
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     check_policy.add_argument("alias", metavar="ALIAS")
     check_policy.add_argument("--at", metavar="TIME", help="ISO 8601 time (default: now)")
 
+    setup = sub.add_parser(
+        "setup-script", help="the admin's setup as a PowerShell script (or --checklist)"
+    )
+    _config_option(setup)
+    setup_cli.add_arguments(setup)
+
     demo = sub.add_parser(
         "demo", help="run the whole flow against the local Exchange simulator, no tenant needed"
     )
@@ -97,6 +104,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return commands.policy_check(args.config, args.alias, args.at, out)
         case "meetings":
             return _meetings(args, out)
+        case "setup-script":
+            return setup_cli.setup_script(args, out)
         case "demo":
             from vmrsched.cli import demo  # noqa: PLC0415 - the only command that needs exchangesim
 
