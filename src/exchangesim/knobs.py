@@ -3,8 +3,8 @@
 `KnobSettings` is the frozen set of switches; `Knobs` holds the current settings plus the run-time
 state the switches act on (a seedable RNG, concurrency slots, rolling call windows, counters).
 The server reads `sim.knobs` on every request, and the admin routes (`exchangesim.admin`, under
-`/_exchangesim/`) change it while the server runs. Everything is off by default: a fresh
-simulator answers at once, never throttles and never fails on purpose.
+`/_exchangesim/`) change it while the server runs. Everything but Graph's mailbox limits is off
+by default: a fresh simulator answers at once, never throttles EWS and never fails on purpose.
 
 What each knob simulates, and in which shape Exchange answers, is in `docs/exchangesim.md`
 ("Realism knobs"). In short:
@@ -20,7 +20,14 @@ What each knob simulates, and in which shape Exchange answers, is in `docs/excha
   connection is reset), `timeout` (no answer for `timeout_hold_ms`, then the connection closes);
 - `token_outage`: the token endpoint fails as Entra does in an outage: `true` or "503" → HTTP 503
   `temporarily_unavailable` (AADSTS90033), "reset" → TCP reset (`exchangesim.identity` acts on it);
-- `streaming_drop`: streaming connections are cut after `streaming_drop_after_ms`.
+- `streaming_drop`: streaming connections are cut after `streaming_drop_after_ms`;
+- Graph's mailbox limits, on by default because Exchange Online always enforces them (4
+  concurrent requests and 10,000 requests per 10 minutes per app and mailbox,
+  https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits):
+  `graph_max_concurrent`, `graph_budget_calls`, `graph_budget_window_ms` (null switches one off);
+  a refusal is a 429 with `Retry-After`;
+- `graph_delta_epoch`: changing it makes every Graph delta token issued before answer 410
+  `syncStateNotFound` (Outlook delta tokens live in a bounded cache and do expire).
 """
 
 from __future__ import annotations
@@ -68,7 +75,7 @@ class Latency:
 
 @dataclass(frozen=True)
 class KnobSettings:
-    """All realism switches. Defaults: everything off."""
+    """All realism switches. Defaults: everything off except Graph's mailbox limits."""
 
     latency: Latency = Latency()
     latency_per_operation: Mapping[str, Latency] = field(default_factory=dict)
@@ -84,9 +91,17 @@ class KnobSettings:
     token_outage: bool | Literal["503", "reset"] = False
     streaming_drop: bool = False
     streaming_drop_after_ms: int = 0
+    graph_max_concurrent: int | None = 4
+    graph_budget_calls: int | None = 10_000
+    graph_budget_window_ms: int = 600_000
+    graph_delta_epoch: int = 0
 
     def __post_init__(self) -> None:
         _check_optional_positive("max_concurrent", self.max_concurrent)
+        _check_optional_positive("graph_max_concurrent", self.graph_max_concurrent)
+        _check_optional_positive("graph_budget_calls", self.graph_budget_calls)
+        _check_int_range("graph_budget_window_ms", self.graph_budget_window_ms, 1, 86_400_000)
+        _check_int_range("graph_delta_epoch", self.graph_delta_epoch, 0, 2**31 - 1)
         _check_optional_positive("budget_calls", self.budget_calls)
         _check_int_range("concurrency_back_off_ms", self.concurrency_back_off_ms, 0, 86_400_000)
         _check_int_range("budget_window_ms", self.budget_window_ms, 1, 86_400_000)
@@ -253,7 +268,12 @@ class Knobs:
             self._settings = settings
             if settings.seed is not None or old.seed != settings.seed:
                 self._rng.seed(settings.seed)
-            if settings.budget_calls is None or settings.budget_window_ms != old.budget_window_ms:
+            if (
+                settings.budget_calls is None
+                or settings.budget_window_ms != old.budget_window_ms
+                or settings.graph_budget_calls is None
+                or settings.graph_budget_window_ms != old.graph_budget_window_ms
+            ):
                 self._windows.clear()
         return settings
 
@@ -290,26 +310,33 @@ class Knobs:
         self.count("faults", kind)
         return kind
 
-    def admit(self, key: str) -> Admission:
+    def admit(self, key: str, *, api: Literal["ews", "graph"] = "ews") -> Admission:
         """Take a concurrency slot and charge the call budget for `key` (app and mailbox).
 
-        Refusals are counted under `throttled` and do not use up budget.
+        EWS and Graph have limits (and counts) of their own. Refusals are counted under
+        `throttled` (Graph's as `graph_concurrency`/`graph_budget`) and use up no budget.
         """
         settings = self._settings
+        if api == "graph":
+            key = "graph|" + key
+            limit, budget = settings.graph_max_concurrent, settings.graph_budget_calls
+            window_ms, prefix = settings.graph_budget_window_ms, "graph_"
+        else:
+            limit, budget = settings.max_concurrent, settings.budget_calls
+            window_ms, prefix = settings.budget_window_ms, ""
         with self._lock:
-            limit = settings.max_concurrent
             if limit is not None and self._active[key] >= limit:
-                self._count_locked("throttled", "concurrency")
+                self._count_locked("throttled", prefix + "concurrency")
                 return Admission(None, settings.concurrency_back_off_ms, "concurrency")
-            if settings.budget_calls is not None:
+            if budget is not None:
                 now = self._monotonic()
-                window_s = settings.budget_window_ms / 1000
+                window_s = window_ms / 1000
                 calls = self._windows.setdefault(key, deque())
                 while calls and calls[0] <= now - window_s:
                     calls.popleft()
-                if len(calls) >= settings.budget_calls:
+                if len(calls) >= budget:
                     wait_ms = max(1, math.ceil((calls[0] + window_s - now) * 1000))
-                    self._count_locked("throttled", "budget")
+                    self._count_locked("throttled", prefix + "budget")
                     return Admission(None, wait_ms, "budget")
                 calls.append(now)
             self._active[key] += 1

@@ -1,4 +1,5 @@
-"""The HTTP server: one aiohttp application for the token endpoint, EWS and the admin routes.
+"""The HTTP server: one aiohttp application for the token endpoint, EWS, Graph and the admin
+routes.
 
 - `build_app(sim, admin_key)` makes the application;
 - `start_in_thread(sim, host, port=0, tls=True)` runs it on its own thread and event loop and
@@ -32,6 +33,7 @@ from exchangesim import tls as tls_certs
 from exchangesim.ews import endpoint as ews_endpoint
 from exchangesim.ews.registry import load_operations
 from exchangesim.ews.soap import MAX_REQUEST_BYTES
+from exchangesim.graph import endpoint as graph_endpoint
 from exchangesim.webkeys import ADMIN_KEY, SIM_KEY, STOPPING_KEY
 
 if TYPE_CHECKING:
@@ -81,6 +83,7 @@ def build_app(sim: Simulator, admin_key: str | None = None) -> web.Application:
     app[STOPPING_KEY] = asyncio.Event()
     _add_identity_routes(app, sim)
     ews_endpoint.add_routes(app)
+    graph_endpoint.add_routes(app)
     admin.add_routes(app)
     return app
 

@@ -53,7 +53,9 @@ if TYPE_CHECKING:
     from exchangesim.store.store import Store
 
 ResponseKind = Literal["Accept", "Tentative", "Decline"]
-Disposition = Literal["SendAndSaveCopy", "SendOnly", "SaveOnly"]
+Disposition = Literal["SendAndSaveCopy", "SendOnly", "SaveOnly", "NoResponse"]
+"""Where the response goes. ``NoResponse`` (Graph's ``sendResponse: false``, Outlook's "Don't
+send a response") updates the calendar only: nothing is sent and no draft is kept."""
 
 SUBJECT_PREFIX: dict[str, str] = {
     "Accept": "Accepted: ",
@@ -362,6 +364,8 @@ def respond_in(
         tx.touch(where.mailbox, where.folder, master)
     if isinstance(item, MeetingRequest):
         tx.trash(source)
+    if disposition == "NoResponse":
+        return RespondResult(calendar_id, None)
     message = _response_message(template, target, response, body, proposed)
     transport.stamp_outgoing(tx, mailbox, message)
     response_id = None

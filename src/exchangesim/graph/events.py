@@ -1,0 +1,101 @@
+"""Calendar reads: events, one event, calendarView, a series' instances.
+
+https://learn.microsoft.com/graph/api/user-list-events (singles and series masters, no
+occurrences), .../event-get, .../user-list-calendarview (singles, occurrences and exceptions in
+a window), .../event-list-instances (a series' occurrences and exceptions in a window).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from exchangesim.graph.collection import entity, page
+from exchangesim.graph.errors import GraphError, not_found
+from exchangesim.graph.ids import store_id
+from exchangesim.graph.render_event import render_event
+from exchangesim.graph.routing import CAL, ID, route
+from exchangesim.store import calendar as store_calendar
+from exchangesim.store.items import CalendarItem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from exchangesim.graph.context import GraphCall, GraphResult
+
+#: The event id segment (never the ``delta`` function).
+EVENT_ID = f"(?P<event>(?!delta$){ID})"
+
+
+def window(params: Mapping[str, str]) -> tuple[datetime, datetime]:
+    """``startDateTime`` and ``endDateTime`` (ISO 8601; without an offset: UTC)."""
+    lowered = {k.casefold(): v for k, v in params.items()}
+    start, end = lowered.get("startdatetime"), lowered.get("enddatetime")
+    if not start or not end:
+        raise GraphError(
+            400,
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string parameters "
+            "StartDateTime and EndDateTime.",
+        )
+    return _instant(start, "startDateTime"), _instant(end, "endDateTime")
+
+
+def _instant(text: str, name: str) -> datetime:
+    value = text.strip().replace(" ", "+").replace("Z", "+00:00")
+    if "." in value:
+        head, _, tail = value.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        value = f"{head}.{digits[:6]}{tail[len(digits) :]}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise GraphError(400, "ErrorInvalidParameter", f"Cannot read {name}: '{text}'.") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def own_event(call: GraphCall, event_id: str) -> CalendarItem:
+    """A calendar item (or occurrence) of the call's mailbox; 404 otherwise."""
+    found = call.sim.store.find_item(store_id(event_id))
+    if found is None or found[0].address.casefold() != call.mailbox.casefold():
+        raise not_found()
+    item = found[2]
+    if not isinstance(item, CalendarItem):
+        raise not_found()
+    return item
+
+
+@route("GET", f"{CAL}events", "Calendars.Read")
+def list_events(call: GraphCall) -> GraphResult:
+    """GET /users/{id}/events: singles and series masters of the default calendar."""
+    items = [
+        i for i in call.sim.store.items(call.mailbox, "calendar") if isinstance(i, CalendarItem)
+    ]
+    return page(call, items, lambda i: render_event(i, call), "events")
+
+
+@route("GET", f"{CAL}events/{EVENT_ID}", "Calendars.Read")
+def get_event(call: GraphCall, event: str) -> GraphResult:
+    """GET /users/{id}/events/{id} (a series master, single, occurrence or exception)."""
+    return entity(call, render_event(own_event(call, event), call), "events/$entity")
+
+
+@route("GET", f"{CAL}calendarView", "Calendars.Read")
+def calendar_view(call: GraphCall) -> GraphResult:
+    """GET /users/{id}/calendarView?startDateTime=...&endDateTime=..."""
+    start, end = window(call.query.raw)
+    items = call.sim.store.calendar_view(call.mailbox, "calendar", start, end)
+    return page(call, items, lambda i: render_event(i, call), "calendarView")
+
+
+@route("GET", f"{CAL}events/{EVENT_ID}/instances", "Calendars.Read")
+def instances(call: GraphCall, event: str) -> GraphResult:
+    """GET /users/{id}/events/{id}/instances?startDateTime=...&endDateTime=..."""
+    start, end = window(call.query.raw)
+    master = own_event(call, event)
+    if master.recurrence is None:
+        raise GraphError(
+            400, "ErrorInvalidRequest", "The instances function is only valid on a series master."
+        )
+    views = store_calendar.expand(master, start, end, 1000)
+    return page(call, views, lambda i: render_event(i, call), f"events('{event}')/instances")
