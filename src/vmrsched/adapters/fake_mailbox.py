@@ -16,7 +16,8 @@ It behaves as the EWS adapter does against Exchange, as the contract suite
 - `fail` injects errors into the next calls of an operation; `fail_after_send` makes the next
   reply go out and then fail, as a connection lost after Exchange acted.
 
-Everything it did is readable: `replies`, `writes`, `calls`.
+Everything it did is readable: `replies`, `writes`, `calls` (``calls["reply:lookup"]`` counts the
+looks for an earlier reply, made only when ``Reply.maybe_sent``).
 """
 
 from __future__ import annotations
@@ -177,11 +178,17 @@ class FakeMailbox:
             return ChangePage(messages=page, cursor=f"{self._epoch}:{index}", more=more)
 
     def reply(self, reply: Reply) -> bool:
-        """Send `reply` once per idempotency key; the answered request leaves the inbox."""
+        """Send `reply` once per idempotency key; the answered request leaves the inbox.
+
+        Like the EWS adapter, it looks for an earlier reply only when ``reply.maybe_sent``: a
+        caller that vouches wrongly gets a duplicate, which tests can see.
+        """
         with self._lock:
             self._enter("reply")
-            if any(sent.idempotency_key == reply.idempotency_key for sent in self.replies):
-                return False
+            if reply.maybe_sent:
+                self.calls["reply:lookup"] += 1
+                if any(sent.idempotency_key == reply.idempotency_key for sent in self.replies):
+                    return False
             request = self._message(reply.message_id)
             if request is None or reply.message_id not in self._in_inbox:
                 raise MessageGoneError(f"no request {reply.message_id} in {self._address}")

@@ -88,12 +88,18 @@ class Reply:
 
     `idempotency_key` is written into the reply (invisibly) so that `reply()` can tell whether it
     was already sent before a crash, and does not send it twice.
+
+    `maybe_sent` is False when the caller knows that no earlier attempt can have sent this reply
+    (none was ever begun: the service records each attempt before it starts). `reply()` then
+    sends without looking for it first, which saves a lookup per reply; when True (the safe
+    default), it looks first.
     """
 
     message_id: str
     kind: ReplyKind
     body_html: str
     idempotency_key: str
+    maybe_sent: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,9 @@ class Mailbox(Protocol):
         """Send `reply` unless one with its idempotency key was already sent.
 
         Returns True when this call sent it, False when it had already been sent. Raises
-        `MessageGoneError` when the request no longer exists.
+        `MessageGoneError` when the request no longer exists. With ``reply.maybe_sent`` False
+        the look for an earlier reply may be skipped (the caller vouches there was none). Safe to
+        call from several threads at once, for different replies.
         """
         ...
 

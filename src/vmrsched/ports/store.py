@@ -10,9 +10,11 @@ Exactly once, in three steps (STYLE habit 6):
 1. ``record_decision`` writes the decision, the booking it leads to and its pending effects in one
    transaction, keyed by the message. A second delivery of the same message finds the first
    decision and gets it back (``RecordedDecision.fresh`` is False) instead of a second one.
-2. The service performs each effect from ``pending_effects``; every effect carries an idempotency
-   key, so a retry after a crash can look for its own earlier result before acting again.
-3. ``mark_effect_done`` / ``mark_effect_failed`` record the outcome.
+2. The service records that it begins to perform effects (``start_effects``, committed before any
+   of them acts), then performs each effect from ``pending_effects``. Every effect carries an
+   idempotency key, so an attempt that follows a begun one (after a crash, a timeout) looks for
+   its own earlier result before acting again; an effect never begun needs no look.
+3. ``mark_effects_done`` / ``mark_effect_failed`` record the outcome.
 
 The port is synchronous on purpose: both drivers (sqlite3, psycopg) block, transactions are short,
 and the service calls the store from worker threads (``asyncio.to_thread``) so that one slow disk
@@ -183,6 +185,8 @@ class Effect:
     result: JSON
     created: datetime
     updated: datetime
+    #: When an attempt to perform it was first begun (None: never, so it cannot have acted).
+    attempt_started: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -329,8 +333,19 @@ class Store(Protocol):
         """Pending effects due at ``now``, oldest first (by due time, then by recording order)."""
         ...
 
+    def start_effects(self, effect_ids: Sequence[int], *, now: datetime) -> None:
+        """Record, in one transaction, that attempts to perform these effects begin at ``now``
+        (the first such record of an effect is kept). Call it before any of them acts."""
+        ...
+
     def mark_effect_done(self, effect_id: int, result: JSON, *, now: datetime) -> Effect:
         """Record that the effect was performed, with what it produced."""
+        ...
+
+    def mark_effects_done(
+        self, results: Sequence[tuple[int, JSON]], *, now: datetime
+    ) -> list[Effect]:
+        """``mark_effect_done`` for each (effect id, result), all in one transaction."""
         ...
 
     def mark_effect_failed(

@@ -1,9 +1,19 @@
 """Perform the recorded effects: replies and instructions, each once, every attempt recorded.
 
-``apply_effects`` takes the pending effects that are due, oldest first, and performs each through
-the mailbox port. Every effect carries an idempotency key that the mailbox writes with what it
-sends and looks for before sending again, so an effect performed just before a crash (and not yet
-marked done) is found and not sent twice after the restart.
+``apply_effects`` takes the pending effects that are due, oldest first, in rounds of ``limit``.
+Each round:
+
+1. records, in one transaction, that attempts on the round's effects begin (``start_effects``),
+   before any of them acts;
+2. performs them through the mailbox port, up to ``in_flight`` at a time (different meetings do
+   not depend on each other; the first effect of a round runs alone, so an app the mailbox refuses
+   or a server that is busy costs one call, not ``in_flight``);
+3. records the effects performed, in one transaction, and each failure as it comes.
+
+Every effect carries an idempotency key that the mailbox writes with what it sends. An effect
+whose attempt was begun before (``Effect.attempt_started``: a crash, a timeout, a failed call
+may have acted) is looked for before it is sent again, so it is never sent twice; an effect
+never begun is sent without that look (``Reply.maybe_sent``), which saves a call per reply.
 
 The effects of one decision run in the order the planner gave (instructions before the
 acceptance that mentions them): an effect waits while an earlier one of its decision is pending.
@@ -11,8 +21,10 @@ acceptance that mentions them): an effect waits while an earlier one of its deci
 Failures:
 
 - the request no longer exists (`MessageGoneError`): nothing to answer; the effect is given up;
-- transient (`MailboxUnavailableError`): tried again after the server's ``retry_after`` or an
-  exponential backoff, up to `RetryPolicy.max_attempts`;
+- transient (`MailboxUnavailableError`, throttling included once `Connection.call` has waited
+  out the server's back-off within its budget): tried again after the server's ``retry_after``
+  or an exponential backoff, up to `RetryPolicy.max_attempts`; no further effect is started in
+  this call (``ApplyReport.paused``), so a busy server is not pressed harder;
 - the app was refused (`MailboxAuthError`, `MailboxAccessError`): tried again with backoff (an
   admin can fix it without a restart), and the rest of the batch waits for the next round;
 - anything else fails for good after `RetryPolicy.max_permanent_attempts`.
@@ -22,6 +34,7 @@ failed effect, or an acceptance that could not be sent, becomes the general-erro
 decision's correlation ID (recorded as its own decision, ``<message key>#error``).
 """
 
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
@@ -43,13 +56,16 @@ from vmrsched.ports.store import Effect, EffectState, IncomingMessage, Store
 from vmrsched.service import crashpoints
 from vmrsched.service.clock import Clock
 from vmrsched.service.effects import EffectKind, general_error_reply, reply_from, update_from
+from vmrsched.service.threads import run_bounded
 
 log = structlog.get_logger(__name__)
 
 #: Suffix of the message key under which a general-error decline is recorded.
 ERROR_SUFFIX: Final = "#error"
-#: How many times one call looks again for effects that became ready.
-MAX_ROUNDS: Final = 5
+#: How many rounds one call runs at most (each takes up to ``limit`` effects).
+MAX_ROUNDS: Final = 20
+#: How many effects are performed at once (each one EWS call or a few, on its own connection).
+IN_FLIGHT: Final = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,18 +86,23 @@ class RetryPolicy:
 
 @dataclass
 class ApplyReport:
-    """What one round of ``apply_effects`` did."""
+    """What one call of ``apply_effects`` did."""
 
     done: int = 0
     retried: int = 0
     failed: int = 0
     waiting: int = 0
-    blocked: str = ""  # why the round stopped early (the mailbox refused the app), or ""
+    blocked: str = ""  # why the call stopped early (the mailbox refused the app), or ""
+    paused: str = ""  # why no more effects were started (the mailbox was unavailable), or ""
     errors: list[str] = field(default_factory=list)
 
 
 class _Blocked(Exception):  # noqa: N818 - internal signal, not an error for callers
-    """The mailbox refused the app: stop this round."""
+    """The mailbox refused the app: stop this call."""
+
+
+class _Paused(Exception):  # noqa: N818 - internal signal, not an error for callers
+    """The mailbox is unavailable (busy, down): start nothing more in this call."""
 
 
 def apply_effects(
@@ -92,21 +113,27 @@ def apply_effects(
     *,
     retry: RetryPolicy | None = None,
     limit: int = 100,
+    in_flight: int = IN_FLIGHT,
 ) -> ApplyReport:
     """Perform the pending effects that are due now; see the module docstring."""
-    applier = _Applier(mailbox, store, clock, templates, retry or RetryPolicy(), ApplyReport())
+    applier = _Applier(
+        mailbox, store, clock, templates, retry or RetryPolicy(), ApplyReport(), max(1, in_flight)
+    )
     report = applier.report
     # An effect that waited for an earlier one of its decision may run once that one is done:
     # look again while a round makes progress (bounded, in case effects keep arriving).
     for _ in range(MAX_ROUNDS):
         settled = report.done + report.failed
         report.waiting = 0
-        for effect in store.pending_effects(clock(), limit=limit):
-            try:
-                applier.consider(effect)
-            except _Blocked as exc:
-                report.blocked = str(exc)
-                return report
+        ready = [e for e in store.pending_effects(clock(), limit=limit) if applier.consider(e)]
+        try:
+            applier.perform_all(ready)
+        except _Blocked as exc:
+            report.blocked = str(exc)
+            return report
+        except _Paused as exc:
+            report.paused = str(exc)
+            return report
         if report.done + report.failed == settled:
             break
     return report
@@ -131,6 +158,17 @@ def _is_acceptance(effect: Effect) -> bool:
 
 
 @dataclass(frozen=True)
+class _Attempt:
+    """How one attempt went: performed (True/False) or an error; ``started`` False when the
+    call stopped before this effect's turn came."""
+
+    effect: Effect
+    started: bool = True
+    performed: bool = False
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
 class _Applier:
     mailbox: Mailbox
     store: Store
@@ -138,57 +176,109 @@ class _Applier:
     templates: TemplateSet
     policy: RetryPolicy
     report: ApplyReport
+    in_flight: int
+    halt: threading.Event = field(default_factory=threading.Event)
 
-    def consider(self, effect: Effect) -> None:
-        """Perform ``effect`` unless an earlier effect of its decision is pending or failed."""
+    def consider(self, effect: Effect) -> bool:
+        """True when ``effect`` may run now: no earlier effect of its decision is pending or
+        failed (a failed one supersedes it here)."""
         recorded = self.store.get_decision(effect.message_key)
         siblings = () if recorded is None else recorded.effects
         earlier = [e for e in siblings if e.effect_id < effect.effect_id]
         if any(e.state is EffectState.PENDING for e in earlier):
             self.report.waiting += 1
-            return
+            return False
         failed_before = next((e for e in earlier if e.state is EffectState.FAILED), None)
         if failed_before is not None:
             self.supersede(effect, failed_before)
-            return
-        self.perform(effect)
+            return False
+        return True
 
-    def perform(self, effect: Effect) -> None:
-        """Perform one effect and record how it went."""
+    def perform_all(self, effects: list[Effect]) -> None:
+        """Record that the effects begin, perform them (the first alone, then ``in_flight`` at
+        a time), record how each went; raise `_Blocked` or `_Paused` after the last one ends."""
+        if not effects:
+            return
+        self.store.start_effects([e.effect_id for e in effects], now=self.clock())
+        done: list[_Attempt] = []
+        stop: Exception | None = None
+        try:
+            first = self.attempt(effects[0])
+            stop = self.settle(first, done)
+            if stop is None:
+                for attempt in run_bounded(
+                    self.attempt, effects[1:], limit=self.in_flight, name="vmrsched-effect"
+                ):
+                    stop = self.settle(attempt, done) or stop
+        finally:
+            self.record_done(done)
+        if stop is not None:
+            raise stop
+
+    def attempt(self, effect: Effect) -> _Attempt:
+        """Perform one effect (in a worker thread); never raises."""
+        if self.halt.is_set():
+            return _Attempt(effect, started=False)
         crashpoints.reached(f"{effect.kind}:before")
         try:
             performed = _perform_one(self.mailbox, effect)
-        except MessageGoneError as exc:
+        except Exception as exc:
+            return _Attempt(effect, error=exc)
+        crashpoints.reached(effect.kind)
+        return _Attempt(effect, performed=performed)
+
+    def settle(self, attempt: _Attempt, done: list[_Attempt]) -> Exception | None:
+        """Record a failed attempt now (a done one joins ``done``); the signal to stop, if any."""
+        effect, exc = attempt.effect, attempt.error
+        if not attempt.started:
+            return None  # begun in the store, never tried: it stays due (and will look first)
+        if exc is None:
+            done.append(attempt)
+            return None
+        if isinstance(exc, MessageGoneError):
             self.give_up(effect, f"gone: {exc}", answer=False)
-            return
-        except MailboxUnavailableError as exc:
+        elif isinstance(exc, MailboxUnavailableError):
             self.retry(effect, exc)
-            return
-        except (MailboxAuthError, MailboxAccessError) as exc:
+            self.halt.set()
+            return _Paused(_text(exc))
+        elif isinstance(exc, MailboxAuthError | MailboxAccessError):
             self.retry(effect, exc)
-            raise _Blocked(_text(exc)) from exc
-        except MailboxError as exc:
+            self.halt.set()
+            return _Blocked(_text(exc))
+        elif isinstance(exc, MailboxError):
             if effect.attempts + 1 >= self.policy.max_permanent_attempts:
                 self.give_up(effect, _text(exc), answer=True)
             else:
                 self.retry(effect, exc)
-            return
-        except Exception as exc:  # a bug: record it, answer the organizer, serve the rest
-            log.exception("effect_crashed", effect_id=effect.effect_id, kind=effect.kind)
+        else:  # a bug: record it, answer the organizer, serve the rest
+            log.error(
+                "effect_crashed",
+                effect_id=effect.effect_id,
+                kind=effect.kind,
+                exc_info=exc,
+            )
             self.report.errors.append(_text(exc))
             self.give_up(effect, _text(exc), answer=True)
+        return None
+
+    def record_done(self, done: list[_Attempt]) -> None:
+        """Mark the performed effects done, in one transaction."""
+        if not done:
             return
-        crashpoints.reached(effect.kind)
-        self.store.mark_effect_done(effect.effect_id, {"performed": performed}, now=self.clock())
-        self.report.done += 1
-        log.info(
-            "effect_done",
-            effect_id=effect.effect_id,
-            kind=effect.kind,
-            meeting=effect.meeting_key,
-            correlation_id=effect.correlation_id,
-            performed=performed,
+        self.store.mark_effects_done(
+            [(a.effect.effect_id, {"performed": a.performed}) for a in done], now=self.clock()
         )
+        self.report.done += len(done)
+        for attempt in done:
+            effect = attempt.effect
+            log.info(
+                "effect_done",
+                effect_id=effect.effect_id,
+                kind=effect.kind,
+                meeting=effect.meeting_key,
+                correlation_id=effect.correlation_id,
+                performed=attempt.performed,
+            )
 
     def retry(self, effect: Effect, exc: MailboxError) -> None:
         """Record a failed attempt and when to try again (or give up after too many)."""

@@ -104,13 +104,15 @@ def instructions_effect(
 
 
 def reply_from(effect: Effect) -> Reply:
-    """The mailbox reply a ``reply`` effect sends."""
+    """The mailbox reply a ``reply`` effect sends; it may have been sent already only if an
+    attempt was begun before (``Effect.attempt_started``)."""
     payload = effect.payload
     return Reply(
         message_id=str(payload["message_id"]),
         kind=ReplyKind(payload["reply"]),
         body_html=str(payload["body_html"]),
         idempotency_key=effect.idempotency_key,
+        maybe_sent=effect.attempt_started is not None,
     )
 
 

@@ -9,7 +9,7 @@ import structlog
 
 from vmrsched.ports.mailbox import Mailbox
 from vmrsched.ports.store import Store
-from vmrsched.service.apply import RetryPolicy, apply_effects
+from vmrsched.service.apply import IN_FLIGHT, RetryPolicy, apply_effects
 from vmrsched.service.clock import Clock
 from vmrsched.service.health import Health
 from vmrsched.service.rules import Rules
@@ -33,6 +33,7 @@ class ServiceParts:
     first_retry: timedelta = timedelta(seconds=5)  # after a failed pass; doubles up to the poll
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     effects_every: timedelta = timedelta(seconds=10)
+    effects_in_flight: int = IN_FLIGHT  # effects performed at once (one EWS call each, mostly)
     sweep_every: timedelta = timedelta(hours=1)
     #: Expired, unused reservations are kept this long, so a meeting sent with one is declined
     #: as "alias deleted" (its token still verifies), not as an unknown token; then freed.
@@ -58,6 +59,7 @@ def service_tasks(parts: ServiceParts) -> list[Task]:
         parts.clock,
         parts.rules.templates,
         retry=parts.retry,
+        in_flight=parts.effects_in_flight,
     )
     watcher = Watcher(
         mailbox=parts.mailbox,

@@ -5,15 +5,18 @@ that its executor's threads must all finish before the interpreter exits: a long
 hung HTTP call would then hold a stopping service past its grace period. A daemon thread per call
 lets the supervisor give up on a call at the end of the grace; the call's work is crash-safe by
 design (decisions and effects are recorded first), so being cut off is like a crash, not a loss.
+``run_bounded`` runs several such calls at once, a bounded number at a time, on the same terms.
 """
 
 import asyncio
 import contextlib
+import queue
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar, cast
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _settle(future: "asyncio.Future[T]", result: T | None, error: BaseException | None) -> None:
@@ -43,3 +46,38 @@ async def in_thread(function: Callable[[], T], *, name: str = "vmrsched-call") -
 
     threading.Thread(target=work, name=name, daemon=True).start()
     return await future
+
+
+def run_bounded(
+    work: Callable[[T], R], items: Sequence[T], *, limit: int, name: str = "vmrsched-worker"
+) -> Iterator[R]:
+    """``work(item)`` for every item, at most ``limit`` at a time, in daemon threads; the results
+    in the order they finish. ``work`` must not raise (return the error instead): an exception
+    from it is re-raised here once every item has finished."""
+    pending: queue.SimpleQueue[T] = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+    finished: queue.SimpleQueue[tuple[R | None, BaseException | None]] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while True:
+            try:
+                item = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                finished.put((work(item), None))
+            except BaseException as exc:
+                finished.put((None, exc))
+
+    for number in range(min(max(1, limit), len(items))):
+        threading.Thread(target=worker, name=f"{name}-{number}", daemon=True).start()
+    error: BaseException | None = None
+    for _ in items:
+        result, raised = finished.get()
+        if raised is not None:
+            error = error or raised
+        else:
+            yield cast("R", result)
+    if error is not None:
+        raise error

@@ -200,8 +200,10 @@ def test_reading_batches_getitem_and_reads_only_meetings(world: EwsWorld, sim: S
     assert ews_calls(sim, "GetItem") == 3
 
 
-def test_a_reply_costs_one_lookup_and_one_send(world: EwsWorld, sim: SimServer) -> None:
-    """Replying is a FindItem in Sent Items and a CreateItem, nothing else."""
+def test_a_reply_that_may_have_been_sent_costs_one_lookup_and_one_send(
+    world: EwsWorld, sim: SimServer
+) -> None:
+    """Replying after a begun attempt is a FindItem in Sent Items and a CreateItem, nothing else."""
     from test_mailbox_contract import reply_to  # noqa: PLC0415 - shared helper
 
     world.send("Cheap reply")
@@ -209,6 +211,59 @@ def test_a_reply_costs_one_lookup_and_one_send(world: EwsWorld, sim: SimServer) 
     sim.knobs.reset_counters()
     assert world.mailbox.reply(reply_to(message))
     assert sim.knobs.counters()["ews"] == {"FindItem": 1, "CreateItem": 1}
+
+
+def test_a_first_attempt_at_a_reply_is_one_send(world: EwsWorld, sim: SimServer) -> None:
+    """With maybe_sent False (no attempt was ever begun) replying is one CreateItem."""
+    from test_mailbox_contract import reply_to  # noqa: PLC0415 - shared helper
+
+    world.send("Cheaper reply")
+    (message,) = world.mailbox.fetch_changes(None).messages
+    sim.knobs.reset_counters()
+    assert world.mailbox.reply(dataclasses.replace(reply_to(message), maybe_sent=False))
+    assert sim.knobs.counters()["ews"] == {"CreateItem": 1}
+    assert len(world.responses()) == 1
+
+
+def test_a_send_retried_within_the_call_looks_first(world: EwsWorld, sim: SimServer) -> None:
+    """A first attempt whose CreateItem failed in transit looks in Sent Items before sending
+    again (the failed call may have acted), and the organizer gets one response."""
+    from test_mailbox_contract import reply_to  # noqa: PLC0415 - shared helper
+
+    world.send("Reset in the middle")
+    (message,) = world.mailbox.fetch_changes(None).messages
+    sim.knobs.update(fault_rate=1.0, fault_kinds=("reset",), fault_operations=("CreateItem",))
+    world.sleeps.on_sleep = sim.knobs.reset
+    sim.knobs.reset_counters()
+    assert world.mailbox.reply(dataclasses.replace(reply_to(message), maybe_sent=False))
+    assert ews_calls(sim, "FindItem") == 1
+    assert len(world.responses()) == 1
+
+
+def test_replies_can_be_sent_from_several_threads_at_once(world: EwsWorld, sim: SimServer) -> None:
+    """Four threads replying to eight requests: eight responses, one each, no error."""
+    from test_mailbox_contract import reply_to  # noqa: PLC0415 - shared helper
+
+    for index in range(8):
+        world.send(f"Concurrent {index}")
+    messages = world.mailbox.fetch_changes(None).messages
+    errors: list[BaseException] = []
+
+    def answer(part: int) -> None:
+        try:
+            for message in messages[part::4]:
+                world.mailbox.reply(dataclasses.replace(reply_to(message), maybe_sent=False))
+        except BaseException as exc:
+            errors.append(exc)
+
+    sim.knobs.update(latency={"fixed_ms": 20, "jitter_ms": 0})
+    threads = [threading.Thread(target=answer, args=(part,)) for part in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(world.responses()) == 8
 
 
 def test_no_secret_or_token_is_logged(world: EwsWorld) -> None:

@@ -10,6 +10,7 @@ written once and come back marked.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,16 @@ def test_a_reply_reaches_the_organizer_once(world: World) -> None:
     responses = world.responses()
     assert [kind for kind, _ in responses] == [ReplyKind.ACCEPT]
     assert "81123456" in responses[0][1]
+
+
+def test_a_first_attempt_at_a_reply_sends_it_once(world: World) -> None:
+    """A reply no attempt was begun for (maybe_sent False) goes out once, as one answer."""
+    world.send("First try")
+    (message,) = meetings(drain(world)[0])
+    first = dataclasses.replace(reply_to(message), maybe_sent=False)
+    assert world.mailbox.reply(first) is True
+    assert world.mailbox.reply(reply_to(message)) is False
+    assert [kind for kind, _ in world.responses()] == [ReplyKind.ACCEPT]
 
 
 def test_a_reply_is_not_sent_again_after_a_crash_before_it_was_recorded(world: World) -> None:

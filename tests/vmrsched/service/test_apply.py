@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -92,6 +93,7 @@ def test_a_reply_sent_before_a_crash_is_found_and_not_sent_again(
     """The mailbox recognises the idempotency key; the effect is marked done without a resend."""
     report = decide(mailbox, store, clock, meeting("m1"))
     [effect] = effects_of(store, report.processed[0].message_key)
+    store.start_effects([effect.effect_id], now=clock.now)  # as apply records it, then:
     mailbox.reply(reply_from(effect))  # sent, then the process died before mark_effect_done
 
     assert apply(mailbox, store, clock).done == 1
@@ -99,6 +101,57 @@ def test_a_reply_sent_before_a_crash_is_found_and_not_sent_again(
     assert len(mailbox.replies_to("m1")) == 1
     [after] = effects_of(store, report.processed[0].message_key)
     assert after.result == {"performed": False}
+
+
+def test_a_reply_never_begun_is_sent_without_looking_for_an_earlier_one(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """First attempts skip the lookup (one call per reply); the begun mark is kept."""
+    report = decide(mailbox, store, clock, meeting("m1"), meeting("m2", uid="UID-2"))
+
+    assert apply(mailbox, store, clock).done == 2
+
+    assert mailbox.calls["reply"] == 2
+    assert mailbox.calls["reply:lookup"] == 0
+    for item in report.processed:
+        [effect] = effects_of(store, item.message_key)
+        assert effect.attempt_started == clock.now
+
+
+def test_an_attempt_is_recorded_as_begun_before_the_mailbox_is_called(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """When reply() runs, the store already says the attempt began (a crash then looks first)."""
+    report = decide(mailbox, store, clock, meeting("m1"))
+    key = report.processed[0].message_key
+    seen: list[object] = []
+    send = mailbox.reply
+
+    def checking(reply):
+        [effect] = effects_of(store, key)
+        seen.append(effect.attempt_started)
+        return send(reply)
+
+    mailbox.reply = checking
+
+    assert apply(mailbox, store, clock).done == 1
+    assert seen == [clock.now]
+
+
+def test_after_an_interrupted_attempt_the_reply_is_looked_for_first(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """A begun attempt that ended without a result (timeout) makes the next one look first."""
+    decide(mailbox, store, clock, meeting("m1"))
+    mailbox.fail("reply", MailboxUnavailableError("timed out"))
+
+    assert apply(mailbox, store, clock).retried == 1
+    assert mailbox.calls["reply:lookup"] == 0
+    clock.advance(timedelta(hours=1))
+    assert apply(mailbox, store, clock).done == 1
+
+    assert mailbox.calls["reply:lookup"] == 1
+    assert len(mailbox.replies_to("m1")) == 1
 
 
 def test_a_transient_failure_is_retried_after_the_servers_retry_after(
@@ -231,3 +284,62 @@ def test_a_crashing_mailbox_call_is_recorded_and_answered(
     [effect] = effects_of(store, report.processed[0].message_key)
     assert effect.state is EffectState.FAILED
     assert "RuntimeError" in (effect.last_error or "")
+
+
+def test_replies_go_out_several_at_a_time_but_never_more_than_in_flight(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """After the round's first reply (alone), three calls run at once and no fourth joins them."""
+    decide(mailbox, store, clock, *(meeting(f"m{n}", uid=f"UID-{n}") for n in range(10)))
+    lock = threading.Lock()
+    active = 0
+    most = 0
+    full = threading.Event()
+    send = mailbox.reply
+
+    def crowded(reply):
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+            first = mailbox.calls["reply"] == 0
+            if active == 3:
+                full.set()
+        try:
+            # Every call but the first waits until three are in flight together (a timeout
+            # only so that a broken bound fails the test instead of hanging it).
+            if not first:
+                full.wait(timeout=10)
+            return send(reply)
+        finally:
+            with lock:
+                active -= 1
+
+    mailbox.reply = crowded
+
+    report = apply(mailbox, store, clock, in_flight=3)
+
+    assert report.done == 10
+    assert full.is_set()
+    assert most == 3
+    assert len(mailbox.replies) == 10
+
+
+def test_a_busy_mailbox_pauses_the_round_and_the_rest_wait_for_the_next_call(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
+) -> None:
+    """Unavailable (throttled past the back-off budget): nothing more starts in this call."""
+    decide(mailbox, store, clock, *(meeting(f"m{n}", uid=f"UID-{n}") for n in range(5)))
+    mailbox.fail("reply", MailboxUnavailableError("ErrorServerBusy", retry_after=timedelta(0)))
+
+    first = apply(mailbox, store, clock)
+
+    assert first.paused.startswith("MailboxUnavailableError")
+    assert (first.retried, first.done, mailbox.calls["reply"]) == (1, 0, 1)
+    second = apply(mailbox, store, clock)  # the failed one waits for its backoff
+    assert (second.done, second.paused) == (4, "")
+    clock.advance(timedelta(minutes=1))
+    assert apply(mailbox, store, clock).done == 1
+    assert len(mailbox.replies) == 5
+    # All were begun in the store before the pause, so each looked for an earlier send.
+    assert mailbox.calls["reply:lookup"] == 5

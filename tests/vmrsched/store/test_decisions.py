@@ -252,3 +252,52 @@ def test_unknown_effects_are_not_found(store):
         store.mark_effect_done(424242, None, now=NOW)
     with pytest.raises(EffectNotFoundError):
         store.mark_effect_failed(424242, "x", now=NOW, retry_at=None)
+
+
+def test_a_begun_attempt_is_recorded_once_and_kept(store):
+    """start_effects stamps effects never begun; a later start keeps the first time."""
+    first = store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
+    second = store.record_decision(message("k2"), decline("msg-2"), [effect("e2")], now=NOW)
+    ids = [first.effects[0].effect_id, second.effects[0].effect_id]
+    assert first.effects[0].attempt_started is None
+    later = NOW + timedelta(seconds=5)
+
+    store.start_effects(ids, now=NOW)
+    store.start_effects(ids[:1], now=later)
+
+    [e1, e2] = store.pending_effects(later)
+    assert (e1.attempt_started, e2.attempt_started) == (NOW, NOW)
+    assert (e1.state, e1.attempts) == (EffectState.PENDING, 0)
+
+
+def test_starting_an_unknown_effect_records_nothing(store):
+    """One unknown id refuses the whole batch: no effect of it is marked begun."""
+    recorded = store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
+    with pytest.raises(EffectNotFoundError):
+        store.start_effects([recorded.effects[0].effect_id, 424242], now=NOW)
+    [pending] = store.pending_effects(NOW)
+    assert pending.attempt_started is None
+
+
+def test_effects_marked_done_together_are_all_done(store):
+    """mark_effects_done records each result, as mark_effect_done would, in one go."""
+    one = store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
+    two = store.record_decision(message("k2"), decline("msg-2"), [effect("e2")], now=NOW)
+    ids = (one.effects[0].effect_id, two.effects[0].effect_id)
+
+    done = store.mark_effects_done([(ids[0], {"n": 1}), (ids[1], {"n": 2})], now=NOW)
+
+    assert [(e.effect_id, e.state, e.result) for e in done] == [
+        (ids[0], EffectState.DONE, {"n": 1}),
+        (ids[1], EffectState.DONE, {"n": 2}),
+    ]
+    assert store.pending_effects(NOW) == []
+    assert store.mark_effects_done([], now=NOW) == []
+
+
+def test_marking_done_together_is_all_or_nothing(store):
+    """An unknown id among them marks none done."""
+    recorded = store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
+    with pytest.raises(EffectNotFoundError):
+        store.mark_effects_done([(recorded.effects[0].effect_id, None), (424242, None)], now=NOW)
+    assert [e.state for e in store.pending_effects(NOW)] == [EffectState.PENDING]

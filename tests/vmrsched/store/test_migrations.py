@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from vmrsched.adapters.db.migrate import (
     head_revision,
     upgrade_to_head,
 )
-from vmrsched.adapters.db.tables import metadata
+from vmrsched.adapters.db.tables import effects, metadata
 from vmrsched.ports.store import SchemaMismatchError
 
 
@@ -140,3 +141,38 @@ def test_a_database_from_a_newer_version_is_refused_untouched(empty_database_url
     with pytest.raises(SchemaMismatchError):
         upgrade_to_head(empty_database_url)
     assert schema_differences(empty_database_url) == []
+
+
+def test_effects_pending_before_0002_count_as_begun(empty_database_url):
+    """Upgrading 0001 → 0002 marks unfinished effects begun (they may have acted), not done ones."""
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.commit()
+    engine.dispose()
+    engine = create_engine(empty_database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO messages (message_key, mailbox, meeting_key, correlation_id, decision,"
+            " decided_at) VALUES ('k1', 'vmr@x', NULL, 'c', '{}', '2026-11-23 09:00:00.000000')"
+        )
+        for number, state in ((1, "pending"), (2, "done")):
+            conn.exec_driver_sql(
+                "INSERT INTO effects (effect_id, idempotency_key, message_key, meeting_key,"
+                " correlation_id, kind, payload, state, attempts, next_attempt_at, created,"
+                f" updated) VALUES ({number}, 'e{number}', 'k1', NULL, 'c', 'reply', '{{}}',"
+                f" '{state}', 0, '2026-11-23 09:00:00.000000', '2026-11-23 09:00:00.000000',"
+                " '2026-11-23 09:00:05.000000')"
+            )
+    engine.dispose()
+    store = SqlStore.open(empty_database_url)
+    try:
+        [pending] = store.pending_effects(NOW + timedelta(days=1))
+        assert pending.attempt_started == NOW + timedelta(seconds=5)
+        with store.engine.connect() as conn:
+            started = conn.execute(
+                sa.select(effects.c.attempt_started).order_by(effects.c.effect_id)
+            ).scalars()
+            assert list(started) == [NOW + timedelta(seconds=5), None]
+    finally:
+        store.close()

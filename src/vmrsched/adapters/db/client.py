@@ -217,9 +217,23 @@ class SqlStore:
             )
         return [mapping.effect_from_row(r) for r in rows]
 
+    def start_effects(self, effect_ids: Sequence[int], *, now: datetime) -> None:
+        if not effect_ids:
+            return
+        with self._tx() as conn:
+            decisions.mark_started(conn, effect_ids, now=now)
+
     def mark_effect_done(self, effect_id: int, result: JSON, *, now: datetime) -> Effect:
         with self._tx() as conn:
             return decisions.mark_done(conn, effect_id, result, now=now)
+
+    def mark_effects_done(
+        self, results: Sequence[tuple[int, JSON]], *, now: datetime
+    ) -> list[Effect]:
+        if not results:
+            return []
+        with self._tx() as conn:
+            return [decisions.mark_done(conn, i, result, now=now) for i, result in results]
 
     def mark_effect_failed(
         self, effect_id: int, error: str, *, now: datetime, retry_at: datetime | None

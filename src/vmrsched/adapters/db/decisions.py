@@ -204,6 +204,22 @@ def record(
     )
 
 
+def mark_started(conn: Connection, effect_ids: Sequence[int], *, now: datetime) -> None:
+    missing = set(effect_ids) - set(
+        conn.execute(
+            sa.select(effects_table.c.effect_id).where(effects_table.c.effect_id.in_(effect_ids))
+        ).scalars()
+    )
+    if missing:
+        raise EffectNotFoundError(min(missing))
+    conn.execute(
+        sa.update(effects_table)
+        .where(effects_table.c.effect_id.in_(effect_ids))
+        .where(effects_table.c.attempt_started.is_(None))
+        .values(attempt_started=now)
+    )
+
+
 def mark_done(conn: Connection, effect_id: int, result: JSON, *, now: datetime) -> Effect:
     current = effect(conn, effect_id)
     if current.state is EffectState.DONE:

@@ -137,6 +137,7 @@ def effect_from_row(row: Row) -> Effect:
         result=row["result"],
         created=row["created"],
         updated=row["updated"],
+        attempt_started=row["attempt_started"],
     )
 
 

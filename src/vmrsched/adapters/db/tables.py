@@ -181,6 +181,9 @@ effects = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime(), nullable=False),
     sa.Column("result", sa.JSON(), nullable=True),
     *_timestamps(),
+    # When an attempt was first begun (None: never). Recorded before acting, so an effect never
+    # begun is known not to have acted, and its first attempt needs no look for an earlier one.
+    sa.Column("attempt_started", UTCDateTime(), nullable=True),
 )
 sa.Index("ix_effects_state_next_attempt_at", effects.c.state, effects.c.next_attempt_at)
 

@@ -8,11 +8,12 @@ app-only token. What each port call costs in EWS operations:
   changes; the cursor is the sync state), then one ``GetItem`` per ``get_item_batch`` meeting
   messages with only the fields the mapping reads. Other new items are reported as OTHER without
   being read.
-- `reply`: one ``FindItem`` in Sent Items for a response carrying the reply's key (a reply sent
-  before a crash is not sent again), then ``CreateItem`` ``SendAndSaveCopy`` with
-  ``AcceptItem``/``DeclineItem`` referencing the request. The key travels in the body as an HTML
-  comment: the schema allows no extended property on a response object
-  (``WellKnownResponseObjectType``).
+- `reply`: ``CreateItem`` ``SendAndSaveCopy`` with ``AcceptItem``/``DeclineItem`` referencing
+  the request. When an earlier attempt may have sent it (``Reply.maybe_sent``, or a retry inside
+  the call after a CreateItem was tried), first one ``FindItem`` in Sent Items for a response
+  carrying the reply's key, so a reply sent before a crash or a timeout is not sent again. The
+  key travels in the body as an HTML comment: the schema allows no extended property on a
+  response object (``WellKnownResponseObjectType``). Safe to call from several threads at once.
 - `write_instructions`: ``FindItem`` on the organizer's calendar (by PidLidGlobalObjectId, or
   a CalendarView for one occurrence), ``GetItem`` for its body and marker, ``UpdateItem`` with
   ``SendToAllAndSaveCopy``; skipped when our marker for this update is already there.
@@ -226,14 +227,15 @@ class EwsMailbox:
     # --- replying ------------------------------------------------------------------------------
 
     def reply(self, reply: Reply) -> bool:
-        """Send `reply` unless Sent Items already holds a response with its key."""
+        """Send `reply` unless Sent Items already holds a response with its key (looked for
+        only when an earlier attempt may have sent it)."""
         account = self._calls.account(self._address)
         digest = mapping.key_digest(reply.idempotency_key)
         sent_by_us = False
 
         def attempt() -> bool:
             nonlocal sent_by_us
-            if self._reply_in_sent_items(account, digest):
+            if (reply.maybe_sent or sent_by_us) and self._reply_in_sent_items(account, digest):
                 return sent_by_us
             response = mapping.response_item(
                 reply.kind, reply.message_id, reply.body_html, reply.idempotency_key, account
