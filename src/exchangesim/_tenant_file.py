@@ -222,7 +222,9 @@ def build_tenant(data: Mapping[str, Any]) -> tuple[Tenant | None, list[str]]:
 def _user(
     check: _Checker, path: str, t: Mapping[str, Any], tenant_id: str, domains: set[str]
 ) -> User:
-    check.known_keys(t, path, {"email", "display_name", "object_id", "ews_enabled"})
+    check.known_keys(
+        t, path, {"email", "display_name", "object_id", "ews_enabled", "grant_send_on_behalf_to"}
+    )
     email = check.address(t, "email", path, domains)
     return User(
         email=email,
@@ -230,6 +232,9 @@ def _user(
         object_id=check.guid(t, "object_id", path, required=False)
         or derived_id(tenant_id, "user", email),
         ews_enabled=check.boolean(t, "ews_enabled", path, default=True),
+        grant_send_on_behalf_to=tuple(
+            name for _, name in check.strings(t, "grant_send_on_behalf_to", path)
+        ),
     )
 
 

@@ -156,6 +156,9 @@ class User:
     object_id: str = ""
     ews_enabled: bool = True
     kind: Literal["user"] = "user"
+    #: ``Set-Mailbox -GrantSendOnBehalfTo``: who may send meeting requests as this user's
+    #: delegate (From stays this user, Sender is the delegate).
+    grant_send_on_behalf_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

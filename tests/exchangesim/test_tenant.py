@@ -339,3 +339,19 @@ def test_tenant_can_be_given_as_a_parsed_mapping() -> None:
     """``parse_tenant`` also takes an already parsed mapping (tests, generated tenants)."""
     tenant = parse_tenant({"tenant": {"id": TENANT_ID, "domain": "contoso.com"}})
     assert tenant.tenant_id == TENANT_ID
+
+
+def test_a_user_can_grant_send_on_behalf_to_delegates() -> None:
+    """``grant_send_on_behalf_to`` (Set-Mailbox -GrantSendOnBehalfTo) lists the delegates."""
+    tenant = parse_tenant(
+        HEADER + '[[users]]\nemail = "alice@contoso.com"\ndisplay_name = "Alice"\n'
+        'grant_send_on_behalf_to = ["carol@contoso.com"]\n',
+        source="t.toml",
+    )
+    alice = tenant.find_mailbox("alice@contoso.com")
+    assert isinstance(alice, User)
+    assert alice.grant_send_on_behalf_to == ("carol@contoso.com",)
+    assert problems_of(
+        HEADER + '[[users]]\nemail = "a@contoso.com"\ndisplay_name = "A"\n'
+        "grant_send_on_behalf_to = [1]\n"
+    ) == ("users[0].grant_send_on_behalf_to[0]: not a non-empty string",)

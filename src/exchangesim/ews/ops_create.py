@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 
 from exchangesim.ews.faults import EwsError, error_from, from_store_error
 from exchangesim.ews.fields import item_kind
+from exchangesim.ews.ops_folders import user_permission
 from exchangesim.ews.parse import FolderRef, ItemRef, Reader, body, folder_ref, item_ref, recipients
 from exchangesim.ews.registry import operation
 from exchangesim.ews.xml import (
@@ -77,6 +78,10 @@ TEXTS: Final[dict[str, str]] = {
         "SendMeetingInvitations attribute is required for Calendar items."
     ),
     "ErrorCalendarIsNotOrganizer": "The user is not the organizer of this meeting.",
+    "ErrorSendAsDenied": (
+        "The user account which was used to submit this request does not have the right to "
+        "send mail on behalf of the specified sending account."
+    ),
     "ErrorCalendarMeetingRequestIsOutOfDate": (
         "The meeting request is out of date. The calendar couldn't be updated."
     ),
@@ -86,6 +91,12 @@ _RESPONSES: Final = {
     "TentativelyAcceptItem": "Tentative",
     "DeclineItem": "Decline",
 }
+#: Permission levels that may create items in a folder ("Set folder permissions for another
+#: user by using EWS": CanCreateItems is true for these, false for Reviewer and below).
+_CREATES_ITEMS: Final = frozenset(
+    {"Owner", "PublishingEditor", "Editor", "PublishingAuthor", "Author", "NoneditingAuthor",
+     "Contributor"}
+)  # fmt: skip
 _FORWARD_PREFIX: Final = "FW: "
 _REPLY_PREFIX: Final = "RE: "
 
@@ -256,14 +267,37 @@ class Creator:
         folder = self.folder("calendar")
         if not (folder.folder_class or "").startswith("IPF.Appointment"):
             raise EwsError("ErrorCannotCreateCalendarItemInNonCalendarFolder")
+        delegate = None
+        if folder.mailbox.casefold() != self.mailbox.casefold():
+            if user_permission(folder, self.mailbox).level not in _CREATES_ITEMS:
+                raise EwsError("ErrorAccessDenied")
+            if send != "SendToNone":
+                delegate = self.on_behalf_of(folder.mailbox)
         stored = meetings.send_meeting(
             self.store,
             folder.mailbox,
             item,
             send=cast("meetings.SendInvitations", send),
             folder=folder.id,
+            delegate=delegate,
         )
         return [stored]
+
+    def on_behalf_of(self, owner: str) -> str:
+        """The caller, as a delegate sending from ``owner``'s calendar; refused unless ``owner``
+        granted it Send on Behalf (``Set-Mailbox -GrantSendOnBehalfTo``).
+
+        A delegate creates the meeting in the principal's calendar with explicit access
+        (CreateItem naming the owner's calendar: "Access a calendar as a delegate by using EWS in
+        Exchange", learn.microsoft.com), which needs a permission level that creates items on
+        that calendar (checked by the caller); Exchange refuses a sender without the right to
+        send on behalf with ``ErrorSendAsDenied``.
+        """
+        user = self.ctx.sim.tenant.find_mailbox(owner)
+        granted = getattr(user, "grant_send_on_behalf_to", ())
+        if self.mailbox.casefold() not in {g.casefold() for g in granted}:
+            raise EwsError("ErrorSendAsDenied", TEXTS["ErrorSendAsDenied"])
+        return self.mailbox
 
     # --- meeting responses ---------------------------------------------------------------------
 

@@ -92,14 +92,17 @@ def send_meeting(
     *,
     send: SendInvitations = "SendToAllAndSaveCopy",
     folder: str = "calendar",
+    delegate: str | None = None,
 ) -> CalendarItem:
     """Save a new calendar item in the organizer's calendar and invite its attendees.
 
     EWS CreateItem with ``SendMeetingInvitations``; with ``SendToNone`` (or no attendees) this
-    only saves. Returns a copy of the organizer's item.
+    only saves. ``delegate`` is the mailbox sending on the organizer's behalf (`outgoing.send`).
+    Returns a copy of the organizer's item.
     """
     with store.transaction() as tx:
         owner = tx.mailbox(organizer)
+        sender = None if delegate is None else tx.mailbox(delegate)
         draft = copy.deepcopy(item)
         draft.id = ""
         calendar.prepare_new(draft, tx.owner(owner), tx.now)
@@ -109,7 +112,13 @@ def send_meeting(
             sequence = stored.appointment_sequence_number
             request = outgoing.request(stored, "NewMeetingRequest", sequence)
             outgoing.send(
-                tx, owner, stored, request, stored.attendees(), save_copy=send.endswith("SaveCopy")
+                tx,
+                owner,
+                stored,
+                request,
+                stored.attendees(),
+                save_copy=send.endswith("SaveCopy"),
+                delegate=sender,
             )
             tx.touch(owner, tx.folder(owner, folder), stored)
         return copy.deepcopy(stored)

@@ -82,8 +82,18 @@ def send(
     attendees: Sequence[Attendee],
     *,
     save_copy: bool,
+    delegate: MailboxState | None = None,
 ) -> None:
-    """Deliver a meeting message to some attendees' mailboxes; maybe keep it in Sent Items."""
+    """Deliver a meeting message to some attendees' mailboxes; maybe keep it in Sent Items.
+
+    ``delegate`` sends on the organizer's behalf: the message's ``Sender`` (PidTagSender*) is the
+    delegate while ``From`` (PidTagSentRepresenting*) stays the organizer ([MS-OXOMSG] 2.2.1.51
+    to 2.2.1.58; EWS maps ``From`` and ``Sender`` to those properties), and the copy is kept in
+    the delegate's Sent Items (Exchange Online's default ``MessageCopyForSendOnBehalfEnabled
+    $false`` keeps none in the organizer's).
+    """
+    if delegate is not None:
+        message.sender = tx.owner(delegate)
     transport.stamp_outgoing(tx, organizer, message)
     # PidLidOwnerCriticalChange: when the organizer sent it; attendees' items take it from the
     # request, which is how a later request tells an older one apart ([MS-OXOCAL] 3.1.5.2).
@@ -97,7 +107,7 @@ def send(
         sent.is_organizer = True
         sent.response_type = sent.my_response_type = "Organizer"
         sent.associated_calendar_item_id = master.id
-        transport.keep_sent_copy(tx, organizer, sent)
+        transport.keep_sent_copy(tx, delegate or organizer, sent)
 
 
 def request(source: CalendarItem, kind: MeetingRequestType, sequence: int) -> MeetingRequest:
