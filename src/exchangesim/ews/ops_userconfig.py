@@ -13,12 +13,13 @@ and which errors Exchange answers: `exchangesim.store.configurations`.
 - Delete: ``ErrorItemNotFound`` when there is none.
 
 Dictionary keys and values are kept with their type and text (booleans written back as
-``true``/``false``), so a client reads back what it wrote; a nil value (``xsi:nil="true"``)
+``true``/``false``, times as UTC whole seconds), so a client reads back what it wrote; a nil value (``xsi:nil="true"``)
 stays nil.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from exchangesim.ews.faults import EwsError, error_from, from_store_error
@@ -71,7 +72,21 @@ def _object(el: Element) -> DictionaryObject:
         # Stored typed, written back canonically: xs:boolean "1" (exchangelib's form) reads back
         # as "true", which is what exchangelib's parser (and Exchange) use.
         values = tuple("true" if v in {"1", "true"} else "false" for v in values)
+    if kind == "DateTime":
+        values = tuple(_utc_seconds(v) for v in values)
     return DictionaryObject(kind, values)
+
+
+def _utc_seconds(text: str) -> str:
+    """A DateTime value as EWS writes times: UTC, whole seconds, ``Z`` (``DateTimeReceived``
+    and friends; exchangelib reads dictionary times only in this form)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise EwsError("ErrorInvalidRequest", f"{text!r} is not a DateTime.") from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_dictionary(

@@ -13,6 +13,7 @@ It behaves as the EWS adapter does against Exchange, as the contract suite
   per marker, and, as Exchange does, delivers the update to the resource mailbox (sequence + 1,
   carrying the marker) unless ``echo_writes`` is off.
 - `wait_for_changes` wakes on delivery; `push_healthy` is settable.
+- `read_marker`/`write_marker` keep the installation marker in `marker`.
 - `fail` injects errors into the next calls of an operation; `fail_after_send` makes the next
   reply go out and then fail, as a connection lost after Exchange acted.
 
@@ -33,6 +34,7 @@ from vmrsched.domain.meetings import MeetingMessage, MessageKind
 from vmrsched.ports.mailbox import (
     ChangePage,
     CursorExpiredError,
+    InstallationMarker,
     InstructionsUpdate,
     MailboxError,
     MailboxUnavailableError,
@@ -45,7 +47,14 @@ from vmrsched.ports.mailbox import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-OPERATIONS: Final = ("fetch_changes", "reply", "write_instructions", "wait_for_changes")
+OPERATIONS: Final = (
+    "fetch_changes",
+    "reply",
+    "write_instructions",
+    "wait_for_changes",
+    "read_marker",
+    "write_marker",
+)
 
 
 def _utc_now() -> datetime:
@@ -98,6 +107,7 @@ class FakeMailbox:
         self._closed = False
         self._echo_count = 0
         self.push_healthy = True
+        self.marker: InstallationMarker | None = None
         self.replies: list[SentReply] = []
         self.writes: list[InstructionsUpdate] = []
         self.calls: Counter[str] = Counter()
@@ -241,6 +251,18 @@ class FakeMailbox:
             return WatchEvents(
                 changed=bool(changed) and not self._closed, push_healthy=self.push_healthy
             )
+
+    def read_marker(self) -> InstallationMarker | None:
+        """The installation marker (`marker`; a test may set it to play another installation)."""
+        with self._lock:
+            self._enter("read_marker")
+            return self.marker
+
+    def write_marker(self, marker: InstallationMarker) -> None:
+        """Create or replace the installation marker."""
+        with self._lock:
+            self._enter("write_marker")
+            self.marker = marker
 
     def close(self) -> None:
         """Stop: waiters return, later calls fail."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import signal
+import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TextIO
@@ -14,9 +16,10 @@ import structlog
 from vmrsched import bootstrap
 from vmrsched.cli.edge import CONFIG, FAILED, OK, UsageError
 from vmrsched.config import ConfigError, load_installation_key, load_settings
+from vmrsched.service import installation
 from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks
-from vmrsched.service.supervisor import StopReport, Supervisor, Task
+from vmrsched.service.supervisor import StopReport, Supervisor, Task, periodic
 from vmrsched.web import policy
 from vmrsched.web.app import WebOptions, build_app
 from vmrsched.web.server import web_task
@@ -72,14 +75,29 @@ async def serve(tasks: list[Task], *, grace: timedelta = SHUTDOWN_GRACE) -> Stop
             loop.remove_signal_handler(signum)
 
 
-def run(config: Path) -> int:
-    """``vmrsched run``: watch the resource mailbox and serve the web API until stopped."""
+def run(config: Path, *, take_over: bool = False) -> int:
+    """``vmrsched run``: watch the resource mailbox and serve the web API until stopped.
+
+    First the installation marker: a mailbox another live installation serves is refused
+    (`InstallationConflictError`) unless ``take_over``; then a side task keeps our heartbeat.
+    """
     settings = load(config)
     components = bootstrap.build(settings)
     try:
         mailbox = bootstrap.open_mailbox(settings)
         try:
+            ours, host = bootstrap.installation_key(settings).key_id, socket.gethostname()
+            installation.claim(mailbox, ours, host, components.clock, take_over=take_over)
             tasks = service_tasks(components.service_parts(mailbox))
+            tasks.append(
+                periodic(
+                    "installation-heartbeat",
+                    installation.HEARTBEAT_EVERY,
+                    functools.partial(
+                        installation.heartbeat, mailbox, ours, host, components.clock
+                    ),
+                )
+            )
             tasks.append(web_task(build_app(web_options(components)), settings.web.listen))
             log.info(
                 "service_starting",

@@ -14,6 +14,7 @@ from vmrsched.bootstrap import BootstrapError
 from vmrsched.config import ConfigError
 from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.store import SchemaMismatchError, StoreError, StoreUnavailableError
+from vmrsched.service.installation import InstallationConflictError
 from vmrsched.service.reserve import ReservationRefusedError
 
 #: Exit statuses.
@@ -45,7 +46,7 @@ def explain(exc: BaseException) -> Failure | None:
     if isinstance(exc, ConfigError):
         return Failure(str(exc), "correct the settings above and run the command again", CONFIG)
     fix = str(getattr(exc, "fix", "") or "")
-    if isinstance(exc, UsageError | ReservationRefusedError):
+    if isinstance(exc, UsageError | ReservationRefusedError | InstallationConflictError):
         return Failure(str(exc), fix, CONFIG if isinstance(exc, UsageError) else FAILED)
     if isinstance(exc, BootstrapError):
         return Failure(str(exc), fix, CONFIG)

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="watch the resource mailbox and serve the web API")
     _config_option(run)
+    run.add_argument(
+        "--take-over",
+        action="store_true",
+        help="serve the resource mailbox even if another live installation holds it",
+    )
 
     check = sub.add_parser("check-config", help="check a configuration file, all problems at once")
     _config_option(check)
@@ -95,7 +100,7 @@ def dispatch(args: argparse.Namespace) -> int:
     out = sys.stdout
     match args.command:
         case "run":
-            return commands.run(args.config)
+            return commands.run(args.config, take_over=args.take_over)
         case "check-config":
             return commands.check_config(args.config, out)
         case "reserve":

@@ -15,7 +15,7 @@ Exception tree (adapters translate their vendor errors into these, `raise ... fr
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -129,6 +129,17 @@ class WatchEvents:
     detail: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class InstallationMarker:
+    """The note an installation keeps in the resource mailbox: "this mailbox is served by
+    `installation_id` (on `host`), alive at `heartbeat`". One resource mailbox must serve
+    exactly one installation (separate resources for test and production)."""
+
+    installation_id: str
+    heartbeat: datetime
+    host: str = ""
+
+
 class Mailbox(Protocol):
     """The resource mailbox. All calls are synchronous; the service runs them in threads."""
 
@@ -157,6 +168,14 @@ class Mailbox(Protocol):
 
     def wait_for_changes(self, timeout: timedelta) -> WatchEvents:
         """Block until the mailbox changes or `timeout` passes (push where the protocol has it)."""
+        ...
+
+    def read_marker(self) -> InstallationMarker | None:
+        """The installation marker kept in the resource mailbox (None: there is none)."""
+        ...
+
+    def write_marker(self, marker: InstallationMarker) -> None:
+        """Create or replace the installation marker in the resource mailbox."""
         ...
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ written once and come back marked.
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -22,6 +22,7 @@ from vmrsched.domain import recurrence as rec
 from vmrsched.domain.meetings import MessageKind
 from vmrsched.ports.mailbox import (
     CursorExpiredError,
+    InstallationMarker,
     InstructionsUpdate,
     MailboxUnavailableError,
     MessageGoneError,
@@ -255,3 +256,24 @@ def test_instructions_for_an_unknown_meeting_are_gone(world: World) -> None:
     )
     with pytest.raises(MessageGoneError):
         world.mailbox.write_instructions(update)
+
+
+def test_the_installation_marker_is_absent_then_kept_and_replaced(world: World) -> None:
+    """A fresh resource mailbox has no installation marker; a written one reads back as
+    written (heartbeat to the second, in UTC), and writing again replaces it."""
+    assert world.mailbox.read_marker() is None
+    first = InstallationMarker("a1b2c3d4", datetime(2027, 3, 1, 8, 0, 5, tzinfo=UTC), "host-a")
+    world.mailbox.write_marker(first)
+    assert world.mailbox.read_marker() == first
+    later = InstallationMarker("a1b2c3d4", datetime(2027, 3, 1, 8, 5, 5, tzinfo=UTC), "host-a")
+    world.mailbox.write_marker(later)
+    assert world.mailbox.read_marker() == later
+
+
+def test_the_installation_marker_is_not_a_message(world: World) -> None:
+    """Writing the marker puts nothing in the inbox the service reads."""
+    _, cursor = drain(world)
+    world.mailbox.write_marker(
+        InstallationMarker("a1b2c3d4", datetime(2027, 3, 1, 8, 0, tzinfo=UTC), "host-a")
+    )
+    assert drain(world, cursor)[0] == []

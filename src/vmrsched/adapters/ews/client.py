@@ -17,6 +17,8 @@ app-only token. What each port call costs in EWS operations:
 - `write_instructions`: ``FindItem`` on the organizer's calendar (by PidLidGlobalObjectId, or
   a CalendarView for one occurrence), ``GetItem`` for its body and marker, ``UpdateItem`` with
   ``SendToAllAndSaveCopy``; skipped when our marker for this update is already there.
+- `read_marker`/`write_marker`: one GetUserConfiguration / UpdateUserConfiguration (or
+  CreateUserConfiguration the first time) on the marker object (`marker`).
 - `wait_for_changes`: a streaming subscription on a connection of its own (`streaming`), made
   before the first `fetch_changes` reads (one ``Subscribe``, then ``GetStreamingEvents`` held
   open), so a message landing between a read and the first wait is not missed.
@@ -46,12 +48,13 @@ from exchangelib.properties import CalendarView, DistinguishedFolderId, HTMLBody
 from exchangelib.services import CreateItem, FindItem, GetItem, SyncFolderItems
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.ews import mapping, models, restrictions
+from vmrsched.adapters.ews import mapping, marker, models, restrictions
 from vmrsched.adapters.ews.connection import Connection, RetryBudget
 from vmrsched.adapters.ews.errors import GONE
 from vmrsched.adapters.ews.streaming import RETRY_DELAYS, InboxWatcher
 from vmrsched.ports.mailbox import (
     ChangePage,
+    InstallationMarker,
     InstructionsUpdate,
     MessageGoneError,
     Reply,
@@ -408,6 +411,16 @@ class EwsMailbox:
         healthy = self._watcher.healthy
         detail = () if healthy else (f"stream down: {self._watcher.last_error}",)
         return WatchEvents(changed=changed, push_healthy=healthy, detail=detail)
+
+    # --- the installation marker (`marker`) ---------------------------------------------------
+
+    def read_marker(self) -> InstallationMarker | None:
+        """The installation marker: one GetUserConfiguration in the resource mailbox."""
+        return marker.read(self._calls, self._address)
+
+    def write_marker(self, value: InstallationMarker) -> None:
+        """Create or replace the installation marker (UpdateUserConfiguration, else Create)."""
+        marker.write(self._calls, self._address, value)
 
     def close(self) -> None:
         """End the stream, close the connections (and the token client if it is ours)."""
