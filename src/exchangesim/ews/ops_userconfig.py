@@ -13,8 +13,8 @@ and which errors Exchange answers: `exchangesim.store.configurations`.
 - Delete: ``ErrorItemNotFound`` when there is none.
 
 Dictionary keys and values are kept with their type and text (booleans written back as
-``true``/``false``, times as UTC whole seconds), so a client reads back what it wrote; a nil value (``xsi:nil="true"``)
-stays nil.
+``true``/``false``, times as UTC whole seconds), so a client reads back what it wrote; a nil
+value (``xsi:nil="true"``) stays nil.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def _utc_seconds(text: str) -> str:
     """A DateTime value as EWS writes times: UTC, whole seconds, ``Z`` (``DateTimeReceived``
     and friends; exchangelib reads dictionary times only in this form)."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise EwsError("ErrorInvalidRequest", f"{text!r} is not a DateTime.") from exc
     if value.tzinfo is None:
