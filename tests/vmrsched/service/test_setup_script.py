@@ -338,3 +338,26 @@ def test_the_checklist_quotes_values_in_its_commands() -> None:
     checklist = render_checklist(values(resource_display_name="O'Brien rooms"))
     assert "-DisplayName 'O''Brien rooms'" in checklist
     assert EWS_PROCESSING.replace("$ResourceMailbox", "'vmr@contoso.com'") in checklist
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_checklist_commands_stay_well_formed_with_hostile_names(name: str) -> None:
+    """Every PS> line of the checklist keeps its brackets balanced and its values literal."""
+    for target, api in COMBINATIONS:
+        chosen = SetupValues.checked(
+            target=target,
+            api=api,
+            resource_mailbox="o'bri$en@contoso.com",
+            resource_display_name=name,
+            group_name=name[:64],
+            ews_url="https://mail.contoso.com/EWS/Exchange.asmx",
+        )
+        commands = [
+            line.split("PS> ", 1)[1]
+            for line in render_checklist(chosen).splitlines()
+            if line.startswith("    PS> ")
+        ]
+        assert commands
+        for line in commands:
+            assert unbalanced(line) == "", line
+            assert name[:20] not in code_only(line), line

@@ -225,8 +225,8 @@ def _exchange_principal(values: SetupValues) -> Step:
         ),
         (
             command(
-                "New-ServicePrincipal -AppId <Application (client) ID> -ObjectId "
-                f"<enterprise application Object ID> -DisplayName {ps_string(values.app_name)}"
+                "New-ServicePrincipal -AppId '<Application (client) ID>' -ObjectId "
+                f"'<enterprise application Object ID>' -DisplayName {ps_string(values.app_name)}"
             ),
         ),
     )
@@ -298,7 +298,7 @@ def _roles(values: SetupValues) -> Step:
         tuple(
             command(
                 f"New-ManagementRoleAssignment -Name {ps_string(values.assignment_name(role))} "
-                f"-Role '{role}' -App <enterprise application Object ID> "
+                f"-Role '{role}' -App '<enterprise application Object ID>' "
                 f"-CustomResourceScope {ps_string(values.scope_name)}"
             )
             for role in roles

@@ -90,7 +90,7 @@ def _partner_application(values: SetupValues) -> Step:
         (
             command(
                 f"New-PartnerApplication -Name {ps_string(values.app_name)} "
-                "-ApplicationIdentifier <Application (client) ID> -LinkedAccount "
+                "-ApplicationIdentifier '<Application (client) ID>' -LinkedAccount "
                 f"(Get-Mailbox {ps_string(values.resource_mailbox)}).DistinguishedName"
             ),
         ),
