@@ -7,7 +7,7 @@ one or more pages linked by ``@odata.nextLink`` (``$skiptoken``) and ends with a
 
 - Message tokens carry the store's folder sync state (the journal behind EWS SyncFolderItems),
   so they survive a restart of the simulator.
-- Calendar view tokens name a snapshot of the window's instances (id and change key) kept in a
+- Calendar view tokens name a snapshot of the window's instances (id and content) kept in a
   bounded cache, as Outlook keeps delta state: a token pushed out of the cache, or lost with a
   restart, answers 410 ``syncStateNotFound`` and the client starts over
   (https://learn.microsoft.com/graph/delta-query-overview: for Outlook resources the token's
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import hashlib
 import json
 import secrets
 import threading
@@ -33,7 +35,7 @@ from exchangesim.graph.errors import GraphError, sync_state_gone
 from exchangesim.graph.events import window
 from exchangesim.graph.messages import folder_ref, render_with_expand
 from exchangesim.graph.render_event import render_event
-from exchangesim.graph.routing import CAL, FOLDER, route
+from exchangesim.graph.routing import CAL, DELTA, FOLDER, route
 from exchangesim.store.errors import InvalidSyncState, ItemNotFound
 from exchangesim.store.items import CalendarItem
 
@@ -86,7 +88,7 @@ def _removed(odata_type: str, item_id: str) -> dict[str, Any]:
 # --- messages ----------------------------------------------------------------------------------
 
 
-@route("GET", f"{FOLDER}/messages/delta", "Mail.Read")
+@route("GET", f"{FOLDER}/messages/{DELTA}", "Mail.Read")
 def message_delta(call: GraphCall, folder: str) -> GraphResult:
     """GET /users/{id}/mailFolders/{id}/messages/delta."""
     from exchangesim.graph.ids import rest_id  # noqa: PLC0415
@@ -193,12 +195,19 @@ def _cache(sim: Simulator) -> _ViewCache:
         return cache
 
 
+def _version(item: CalendarItem) -> str:
+    """What an instance looks like, without the bookkeeping that moves when only its series'
+    other instances change (an occurrence shares its master's change key)."""
+    plain = dataclasses.replace(item, change_key="", last_modified_time=None)
+    return hashlib.sha256(repr(plain).encode()).hexdigest()[:32]
+
+
 def _instances(call: GraphCall, start: datetime, end: datetime) -> dict[str, str]:
     items = call.sim.store.calendar_view(call.mailbox, "calendar", start, end, limit=100_000)
-    return {i.id: i.change_key for i in items}
+    return {i.id: _version(i) for i in items}
 
 
-@route("GET", f"{CAL}calendarView/delta", "Calendars.Read")
+@route("GET", f"{CAL}calendarView/{DELTA}", "Calendars.Read")
 def calendar_view_delta(call: GraphCall) -> GraphResult:
     """GET /users/{id}/calendarView/delta?startDateTime=...&endDateTime=..."""
     from exchangesim.graph.ids import rest_id  # noqa: PLC0415

@@ -14,7 +14,7 @@ from exchangesim.graph.collection import entity, page
 from exchangesim.graph.errors import GraphError, not_found
 from exchangesim.graph.ids import store_id
 from exchangesim.graph.render_event import render_event
-from exchangesim.graph.routing import CAL, ID, route
+from exchangesim.graph.routing import CAL, ID, NOT_DELTA, route
 from exchangesim.store import calendar as store_calendar
 from exchangesim.store.items import CalendarItem
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from exchangesim.graph.context import GraphCall, GraphResult
 
 #: The event id segment (never the ``delta`` function).
-EVENT_ID = f"(?P<event>(?!delta$){ID})"
+EVENT_ID = f"(?P<event>{NOT_DELTA}{ID})"
 
 
 def window(params: Mapping[str, str]) -> tuple[datetime, datetime]:

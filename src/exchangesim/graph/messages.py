@@ -16,7 +16,7 @@ from exchangesim.graph.errors import GraphError, bad_request, not_found
 from exchangesim.graph.ids import rest_id, store_id
 from exchangesim.graph.render_event import render_event
 from exchangesim.graph.render_message import render_message
-from exchangesim.graph.routing import FOLDER, ID, route
+from exchangesim.graph.routing import FOLDER, ID, NOT_DELTA, route
 from exchangesim.store import transport
 from exchangesim.store.errors import ItemNotFound
 from exchangesim.store.items import Address, Body, CalendarItem, Item, MeetingMessage, Message
@@ -129,7 +129,7 @@ def list_folder_messages(call: GraphCall, folder: str) -> GraphResult:
     )
 
 
-@route("GET", f"(?:{FOLDER}/)?messages/(?P<message>(?!delta$){ID})", "Mail.Read")
+@route("GET", f"(?:{FOLDER}/)?messages/(?P<message>{NOT_DELTA}{ID})", "Mail.Read")
 def get_message(call: GraphCall, message: str, folder: str | None = None) -> GraphResult:
     """GET /users/{id}/messages/{id}."""
     del folder

@@ -58,6 +58,10 @@ def match(method: str, rest: str) -> tuple[Route, dict[str, str]] | bool | None:
     return False if path_known else None
 
 
+#: The delta function as clients spell it: ``delta``, ``delta()``, ``microsoft.graph.delta()``.
+DELTA = r"(?:microsoft\.graph\.)?delta(?:\(\))?"
+#: A segment that is not the delta function (for id segments).
+NOT_DELTA = rf"(?!{DELTA}$)"
 FOLDER = _FOLDER
 CAL = _CAL
 ID = _ID
