@@ -223,7 +223,16 @@ def _user(
     check: _Checker, path: str, t: Mapping[str, Any], tenant_id: str, domains: set[str]
 ) -> User:
     check.known_keys(
-        t, path, {"email", "display_name", "object_id", "ews_enabled", "grant_send_on_behalf_to"}
+        t,
+        path,
+        {
+            "email",
+            "display_name",
+            "object_id",
+            "ews_enabled",
+            "grant_send_on_behalf_to",
+            "password",
+        },
     )
     email = check.address(t, "email", path, domains)
     return User(
@@ -235,6 +244,7 @@ def _user(
         grant_send_on_behalf_to=tuple(
             name for _, name in check.strings(t, "grant_send_on_behalf_to", path)
         ),
+        password=check.string(t, "password", path) if "password" in t else "",
     )
 
 
@@ -374,6 +384,7 @@ def _app(
             "application_permissions",
             "admin_consent",
             "role_assignments",
+            *_API_KEYS,
         },
     )
     client_id = check.guid(t, "client_id", path, required=True)
@@ -396,7 +407,53 @@ def _app(
         role_assignments=tuple(assignments),
         service_principal_id=check.guid(t, "service_principal_id", path, required=False)
         or derived_id(tenant_id, "service-principal", client_id),
+        **_api_settings(check, path, t),
     )
+
+
+_API_KEYS = (
+    "public_client",
+    "identifier_uris",
+    "exposed_scopes",
+    "delegated_permissions",
+    "spa_redirect_uris",
+)
+
+
+def _api_settings(check: _Checker, path: str, t: Mapping[str, Any]) -> dict[str, Any]:
+    """An app's public-client, "Expose an API" and delegated-permission settings."""
+    uris = tuple(uri for _, uri in check.strings(t, "identifier_uris", path))
+    for i, uri in enumerate(uris):
+        if not uri.startswith(("api://", "https://")) or uri.endswith("/"):
+            check.problem(
+                f"{path}.identifier_uris[{i}]",
+                f"{uri!r} is not an Application ID URI (api://... or https://..., no trailing /)",
+            )
+    scopes = tuple(scope for _, scope in check.strings(t, "exposed_scopes", path))
+    for i, scope in enumerate(scopes):
+        if not scope.replace(".", "").replace("_", "").replace("-", "").isalnum():
+            check.problem(f"{path}.exposed_scopes[{i}]", f"{scope!r} is not a scope name")
+    delegated = tuple(item for _, item in check.strings(t, "delegated_permissions", path))
+    for i, item in enumerate(delegated):
+        if "/" not in item.strip("/"):
+            check.problem(
+                f"{path}.delegated_permissions[{i}]",
+                f"{item!r} is not '<Application ID URI or client id>/<scope>'",
+            )
+    redirects = tuple(uri for _, uri in check.strings(t, "spa_redirect_uris", path))
+    for i, uri in enumerate(redirects):
+        if not uri.startswith(("https://", "http://localhost", "brk-multihub://")):
+            check.problem(
+                f"{path}.spa_redirect_uris[{i}]",
+                f"{uri!r}: SPA redirect URIs are https://, http://localhost or brk-multihub://",
+            )
+    return {
+        "public_client": check.boolean(t, "public_client", path, default=False),
+        "identifier_uris": uris,
+        "exposed_scopes": scopes,
+        "delegated_permissions": delegated,
+        "spa_redirect_uris": redirects,
+    }
 
 
 def _secret(check: _Checker, path: str, t: Mapping[str, Any], client_id: str) -> ClientSecret:

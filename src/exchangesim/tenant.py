@@ -159,6 +159,8 @@ class User:
     #: ``Set-Mailbox -GrantSendOnBehalfTo``: who may send meeting requests as this user's
     #: delegate (From stays this user, Sender is the delegate).
     grant_send_on_behalf_to: tuple[str, ...] = ()
+    #: The sign-in password (resource owner password grant); empty = no password sign-in.
+    password: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,23 @@ class App:
     admin_consent: bool = False
     role_assignments: tuple[RoleAssignment, ...] = ()
     service_principal_id: str = ""
+    #: "Allow public client flows": the app signs users in without a secret (ROPC, device code).
+    public_client: bool = False
+    #: "Expose an API": Application ID URIs (``api://...``) and the delegated scopes it defines.
+    identifier_uris: tuple[str, ...] = ()
+    exposed_scopes: tuple[str, ...] = ()
+    #: "API permissions" of the delegated kind, as ``<Application ID URI or client id>/<scope>``;
+    #: granted when ``admin_consent`` is true.
+    delegated_permissions: tuple[str, ...] = ()
+    #: Redirect URIs of the single-page application platform (``brk-multihub://...`` for NAA).
+    spa_redirect_uris: tuple[str, ...] = ()
+
+    def names_api(self, resource: str) -> bool:
+        """Whether ``resource`` (a scope's resource part) is this app's API."""
+        folded = resource.rstrip("/").casefold()
+        return folded == self.client_id.casefold() or folded in (
+            uri.rstrip("/").casefold() for uri in self.identifier_uris
+        )
 
     def consented_roles(self, resource_app_id: str) -> tuple[str, ...]:
         """The app roles Entra puts in this app's tokens for ``resource_app_id``."""
@@ -300,6 +319,10 @@ class Tenant:
     def app(self, client_id: str) -> App | None:
         """The app registration with this application (client) id."""
         return self._apps.get(client_id.casefold())
+
+    def api_app(self, resource: str) -> App | None:
+        """The app registration whose API ``resource`` names (Application ID URI or client id)."""
+        return next((app for app in self.apps if app.names_api(resource)), None)
 
     def group_members(self, group: str, *, transitive: bool = False) -> tuple[str, ...]:
         """Member addresses of ``group``; direct members only unless ``transitive``.

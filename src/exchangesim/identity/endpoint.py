@@ -3,7 +3,8 @@
 Routes (``{tenant}`` is the tenant GUID or one of its domains):
 
 - ``POST /{tenant}/oauth2/v2.0/token``: client credentials with ``scope=<resource>/.default``;
-  the secret in the body or in HTTP Basic. Answers like Entra, errors included.
+  the secret in the body or in HTTP Basic. Answers like Entra, errors included. Also the resource
+  owner password grant for users (`exchangesim.identity.password`).
 - ``POST /{tenant}/oauth2/token``: the v1 endpoint, for clients that use it by mistake. It takes
   ``resource=``; without one it ignores ``scope`` and issues an (useless) Azure AD Graph token.
 - ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``/{tenant}/.well-known/...``.
@@ -32,6 +33,7 @@ from urllib.parse import unquote_plus
 from aiohttp import web
 
 from exchangesim.identity import errors
+from exchangesim.identity.password import password_grant
 from exchangesim.identity.tokens import (
     AAD_GRAPH_APP_ID,
     EXPIRES_IN,
@@ -175,6 +177,12 @@ def _grant(
     grant_type = _field(form, "grant_type")
     if not grant_type:
         raise errors.missing_parameter("grant_type")
+    if grant_type == "password" and version == 2:
+        client_id, secret = _client_credentials(request, form)
+        names = ("username", "password", "scope")
+        fields = {"client_id": client_id, "client_secret": secret}
+        fields |= {name: _field(form, name) for name in names}
+        return password_grant(host.issuer, tenant, fields, authenticate=_authenticate, now=now)
     if grant_type != "client_credentials":
         raise errors.unsupported_grant(grant_type)
     if version == 2 and "resource" in form:

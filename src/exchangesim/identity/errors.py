@@ -33,7 +33,14 @@ class EntraError(Exception):
     """One refusal of the token endpoint: HTTP status, OAuth ``error`` and an AADSTS code."""
 
     def __init__(
-        self, status: int, error: str, code: int, message: str, *, error_uri: bool = True
+        self,
+        status: int,
+        error: str,
+        code: int,
+        message: str,
+        *,
+        error_uri: bool = True,
+        suberror: str = "",
     ) -> None:
         super().__init__(f"AADSTS{code}: {message}")
         self.status = status
@@ -41,6 +48,7 @@ class EntraError(Exception):
         self.code = code
         self.message = message
         self.error_uri = error_uri
+        self.suberror = suberror
 
     def body(self, now: datetime, trace_id: str, correlation_id: str) -> dict[str, Any]:
         """The JSON body Entra sends, with its trace lines in ``error_description``."""
@@ -59,6 +67,8 @@ class EntraError(Exception):
         }
         if self.error_uri:
             body["error_uri"] = ERROR_URI.format(code=self.code)
+        if self.suberror:
+            body["suberror"] = self.suberror
         return body
 
 
@@ -282,4 +292,51 @@ def temporarily_unavailable() -> EntraError:
         90033,
         "A transient error has occurred. Please try again.",
         error_uri=False,
+    )
+
+
+def invalid_user_credentials() -> EntraError:
+    """AADSTS50126: the password grant with a wrong password (or a user without one).
+
+    Seen in: github.com/Azure/azure-cli/issues/18647 (full body: HTTP 400, ``invalid_grant``),
+    MicrosoftDocs/azure-docs#55028 (ROPC on the v2 endpoint).
+    """
+    return EntraError(
+        400,
+        "invalid_grant",
+        50126,
+        "Error validating credentials due to invalid username or password.",
+    )
+
+
+def unknown_user(username: str, directory: str) -> EntraError:
+    """AADSTS50034: the password grant for an account the directory does not have.
+
+    Seen in: github.com/Microsoft365DSC/Microsoft365DSC/pull/801 (``invalid_grant`` body),
+    AzureAD/microsoft-authentication-library-for-java#38.
+    """
+    return EntraError(
+        400,
+        "invalid_grant",
+        50034,
+        f"The user account {username} does not exist in the {directory} directory. To sign "
+        "into this application, the account must be added to the directory.",
+    )
+
+
+def consent_required(client_id: str, display_name: str) -> EntraError:
+    """AADSTS65001: a delegated scope nobody consented to (ROPC cannot ask for consent).
+
+    Seen in: github.com/MicrosoftDocs/azure-docs/issues/39189 (full body with
+    ``"suberror": "consent_required"``), MicrosoftDocs/azure-docs#31318 (ROPC).
+    """
+    return EntraError(
+        400,
+        "invalid_grant",
+        65001,
+        f"The user or administrator has not consented to use the application with ID "
+        f"'{client_id}' named '{display_name}'. Send an interactive authorization request for "
+        "this user and resource.",
+        error_uri=False,
+        suberror="consent_required",
     )

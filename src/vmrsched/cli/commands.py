@@ -21,6 +21,7 @@ from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import StopReport, Supervisor, Task, periodic
 from vmrsched.web import policy
+from vmrsched.web.addin import addin_service
 from vmrsched.web.app import WebOptions, build_app
 from vmrsched.web.server import web_task
 
@@ -56,6 +57,7 @@ def web_options(components: bootstrap.Components) -> WebOptions:
         alias_format=settings.alias_format(),
         video=settings.video,
         ready_max_age=max(3 * poll, timedelta(minutes=2)),
+        addin=addin_service(settings, components.store, components.rules, components.clock),
     )
 
 

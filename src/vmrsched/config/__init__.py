@@ -13,6 +13,7 @@ from vmrsched.config.keys import ensure_installation_key, load_installation_key
 from vmrsched.config.loading import compile_templates, load_settings, settings_from_mapping
 from vmrsched.config.settings import (
     SECTIONS,
+    AddinSettings,
     AliasSettings,
     ConfigError,
     ConfigProblem,
@@ -32,6 +33,7 @@ from vmrsched.config.settings import (
 
 __all__ = [
     "SECTIONS",
+    "AddinSettings",
     "AliasSettings",
     "ConfigError",
     "ConfigProblem",

@@ -195,3 +195,63 @@ def check_service(v: dict[str, Any], out: list[ConfigProblem], base: Path) -> No
         fix = "create the folder, or point the setting at an existing one"
         problem = f"its folder {key_file.parent} does not exist"
         out.append(ConfigProblem("service.installation_key_file", problem, fix))
+
+
+_GUID = re.compile(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+#: The manifest's VersionNumber: up to four dot-separated numbers of up to five digits.
+_VERSION = re.compile(r"\d{1,5}(\.\d{1,5}){0,3}")
+#: The manifest's ShortString (names, labels) and LongString (description) limits.
+_SHORT, _LONG = 125, 250
+
+
+def _tenant_of(endpoint: object) -> str:
+    """The tenant GUID in a v2 token endpoint URL, or ''."""
+    if not isinstance(endpoint, str):
+        return ""
+    match = re.fullmatch(r"/([^/]+)/oauth2/v2\.0/token", urlsplit(endpoint).path.rstrip("/"))
+    return match.group(1).lower() if match and _GUID.fullmatch(match.group(1)) else ""
+
+
+def check_addin(v: dict[str, Any], exchange: dict[str, Any], out: list[ConfigProblem]) -> None:
+    """``[addin]``; fills in the API's client id, its Application ID URI and the tenant."""
+    fix = f"copy 'Application (client) ID' from {_ENTRA_APP} → Overview"
+    for key in ("client_id", "api_client_id", "manifest_id", "tenant_id"):
+        value = v.get(key, "")
+        if value and not _GUID.fullmatch(value):
+            out.append(ConfigProblem(f"addin.{key}", f"{value!r} is not a GUID", fix))
+    v.setdefault("api_client_id", v.get("client_id", ""))
+    if v["api_client_id"] and not v.get("api_id_uri"):
+        v["api_id_uri"] = f"api://{v['api_client_id']}"
+    uri = v.get("api_id_uri", "")
+    if uri and (not re.fullmatch(r"(api|https)://\S+", uri) or uri.endswith("/")):
+        hint = "copy 'Application ID URI' from the API app → Expose an API (api://...)"
+        out.append(ConfigProblem("addin.api_id_uri", f"{uri!r} is not an Application ID URI", hint))
+    if not v.get("tenant_id"):
+        v["tenant_id"] = _tenant_of(exchange.get("token_endpoint"))
+    if v.get("client_id") and not v["tenant_id"]:
+        hint = "set [addin] tenant_id to your Directory (tenant) ID"
+        out.append(ConfigProblem("addin.tenant_id", "is needed to check users' tokens", hint))
+    if not re.fullmatch(r"[a-z][a-z0-9_.-]{0,39}", v.get("scope", "access_as_user")):
+        out.append(ConfigProblem("addin.scope", "is not a scope name such as access_as_user"))
+    for key in ("authority_url", "support_url", "icon_url"):
+        _check_url(v, key, "addin", out)
+    version = v.get("version", "1.0.0.0")
+    if not _VERSION.fullmatch(version):
+        out.append(ConfigProblem("addin.version", f"{version!r} is not like 1.0.0.0"))
+    for key in ("provider_name", "display_name", "button_label", "taskpane_label"):
+        _check_text(v, key, _SHORT, out)
+    for key in ("group_label", "pane_title"):
+        _check_text(v, key, _SHORT, out)
+    _check_text(v, "description", _LONG, out)
+    for key in ("frame_ancestors", "cors_origins"):
+        for origin in v.get(key, ()):
+            if origin != "'self'" and not re.fullmatch(r"https://[A-Za-z0-9*.:-]+", origin):
+                problem = f"{origin!r} is not an origin like https://outlook.office.com"
+                out.append(ConfigProblem(f"addin.{key}", problem))
+    _check_range(v, "rate_limit_per_minute", "addin", low=1, high=600, out=out)
+
+
+def _check_text(v: dict[str, Any], key: str, limit: int, out: list[ConfigProblem]) -> None:
+    text = v.get(key)
+    if isinstance(text, str) and not 1 <= len(text.strip()) <= limit:
+        out.append(ConfigProblem(f"addin.{key}", f"must be 1-{limit} characters"))

@@ -21,6 +21,7 @@ from typing import Any
 
 from vmrsched.config.checks import (
     ENV_PREFIX,
+    check_addin,
     check_aliases,
     check_database,
     check_exchange,
@@ -32,6 +33,7 @@ from vmrsched.config.checks import (
 )
 from vmrsched.config.settings import (
     SECTIONS,
+    AddinSettings,
     AliasSettings,
     ConfigError,
     ConfigProblem,
@@ -271,6 +273,7 @@ def settings_from_mapping(
     check_web(sections["web"], problems)
     check_video(sections["video"], problems)
     check_service(sections["service"], problems, base)
+    check_addin(sections["addin"], sections["exchange"], problems)
     given_templates = raw.get("templates", {})
     overrides = _template_sources(
         given_templates if isinstance(given_templates, dict) else {}, base, problems
@@ -293,6 +296,7 @@ def settings_from_mapping(
         web=WebSettings(**sections["web"]),
         video=VideoSettings(**sections["video"]),
         service=ServiceSettings(**sections["service"]),
+        addin=AddinSettings(**sections["addin"]),
         templates=templates,
         overridden_templates=tuple(sorted(overrides)),
     )

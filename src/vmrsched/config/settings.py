@@ -197,6 +197,42 @@ class VideoSettings:
     policy_password: Secret | None = None
 
 
+#: Where Outlook on the web and new Outlook frame add-ins (Microsoft 365); add your Outlook on the
+#: web host for Exchange Server.
+OUTLOOK_FRAME_ANCESTORS: Final = (
+    "https://outlook.office.com",
+    "https://outlook.office365.com",
+    "https://outlook.cloud.microsoft",
+    "https://*.officeapps.live.com",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddinSettings:
+    """``[addin]``: the Outlook add-in: manifest, labels, sign-in and its API's limits."""
+
+    client_id: str = ""
+    api_client_id: str = ""
+    api_id_uri: str = ""
+    scope: str = "access_as_user"
+    tenant_id: str = ""
+    authority_url: str = "https://login.microsoftonline.com"
+    manifest_id: str = ""
+    version: str = "1.0.0.0"
+    provider_name: str = "vmrsched"
+    display_name: str = "VMR Scheduling"
+    description: str = "Gives an Outlook meeting its own video meeting room."
+    button_label: str = "Add a VMR"
+    taskpane_label: str = "VMR options"
+    group_label: str = "Video meeting"
+    pane_title: str = "Video meeting room"
+    support_url: str = ""
+    icon_url: str = ""
+    frame_ancestors: tuple[str, ...] = OUTLOOK_FRAME_ANCESTORS
+    cors_origins: tuple[str, ...] = ()
+    rate_limit_per_minute: int = 10
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """``[service]``: the running service."""
@@ -214,6 +250,7 @@ SECTIONS: Final[dict[str, type]] = {
     "web": WebSettings,
     "video": VideoSettings,
     "service": ServiceSettings,
+    "addin": AddinSettings,
 }
 
 
@@ -229,6 +266,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     video: VideoSettings = field(default_factory=VideoSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    addin: AddinSettings = field(default_factory=AddinSettings)
     templates: TemplateSet
     overridden_templates: tuple[str, ...] = ()
 

@@ -1,4 +1,4 @@
-"""The aiohttp application: policy requests, health and readiness."""
+"""The aiohttp application: policy requests, health, readiness and the add-in (`addin`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from aiohttp import web
 
 from vmrsched.ports.store import StoreError
 from vmrsched.service.threads import in_thread
-from vmrsched.web import policy
+from vmrsched.web import addin, policy
 
 if TYPE_CHECKING:
     from vmrsched.config import VideoSettings
@@ -39,6 +39,8 @@ class WebOptions:
     #: ``/ready`` fails when no pass succeeded for this long (a few poll intervals).
     ready_max_age: timedelta = timedelta(minutes=5)
     policy_budget: timedelta = policy.BUDGET
+    #: The Outlook add-in's files, manifest and reservation API (absent: not served).
+    addin: addin.AddinService | None = None
 
 
 OPTIONS: Final = web.AppKey("options", WebOptions)
@@ -97,4 +99,6 @@ def build_app(options: WebOptions) -> web.Application:
     app.router.add_get(policy.PATH, service_configuration)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+    if options.addin is not None:
+        addin.add_routes(app, options.addin)
     return app

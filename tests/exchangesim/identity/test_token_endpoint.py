@@ -235,8 +235,9 @@ async def test_missing_parameter_is_aadsts900144(http: aiohttp.ClientSession, mi
 
 
 async def test_unsupported_grant_is_aadsts70003(http: aiohttp.ClientSession) -> None:
-    """A grant type other than client_credentials: 400 unsupported_grant_type AADSTS70003."""
-    status, body, _ = await post_token(http, credentials() | {"grant_type": "password"})
+    """A grant type not simulated (client credentials and password are): AADSTS70003."""
+    data = credentials() | {"grant_type": "urn:ietf:params:oauth:grant-type:device_code"}
+    status, body, _ = await post_token(http, data)
     assert_entra_error(status, body, http_status=400, error="unsupported_grant_type", code=70003)
 
 

@@ -1,0 +1,354 @@
+"""The add-in's HTTP face: its files, its configuration, its manifest and the reservation API.
+
+- ``GET /addin/<file>``: the task pane, function file, scripts and icons (`files`), no sign-in
+  (Outlook loads them before anyone signs in), with a Content-Security-Policy on pages that
+  lets Office.js in and lets only Outlook's hosts frame them;
+- ``GET /addin/config.json``: what the browser needs (API base, resource mailbox, labels,
+  sign-in parameters, the placeholder text): public, no secrets;
+- ``GET /addin/manifest.xml``: the manifest (`manifest`), the same text as
+  ``vmrsched addin-manifest``;
+- ``POST /api/v1/reservations``: a reservation for the signed-in user (`signin`), limited per
+  user (`limits`). Errors are ``{"error": code, "message": plain words}``.
+
+The contract with the add-in's JavaScript is ``docs/addin.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+import structlog
+from aiohttp import web
+
+from vmrsched.domain.instructions import join_url, render_placeholder
+from vmrsched.ports.store import StoreError
+from vmrsched.service.reserve import ReservationRefusedError, reserve
+from vmrsched.service.threads import in_thread
+from vmrsched.web.files import StaticFiles, find_addin_root
+from vmrsched.web.limits import RateLimiter
+from vmrsched.web.manifest import ManifestError, build_manifest
+from vmrsched.web.signin import (
+    KeysUnavailableError,
+    SignInError,
+    TokenRules,
+    TokenVerifier,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from vmrsched.config import Settings
+    from vmrsched.domain.templates import Rendered
+    from vmrsched.ports.store import Store
+    from vmrsched.service.clock import Clock
+    from vmrsched.service.reserve import Offer
+    from vmrsched.service.rules import Rules
+
+log = structlog.get_logger(__name__)
+
+API_PATH: Final = "/api/v1/reservations"
+OFFICE_JS: Final = "https://appsforoffice.microsoft.com"
+#: The marker the browser replaces with the placeholder token it makes.
+PLACEHOLDER_MARKER: Final = "{{placeholder_token}}"
+_REALM: Final = 'Bearer realm="vmrsched"'
+_MAX_BODY: Final = 16 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddinService:
+    """Everything the add-in routes serve from, built once by `addin_service`."""
+
+    settings: Settings
+    store: Store
+    rules: Rules
+    clock: Clock
+    files: StaticFiles
+    verifier: TokenVerifier | None
+    limiter: RateLimiter
+    manifest: str | None
+    manifest_problem: str
+    placeholder: Rendered
+
+    @property
+    def csp(self) -> str:
+        """The Content-Security-Policy of the add-in's pages."""
+        authority = self.settings.addin.authority_url.rstrip("/")
+        ancestors = " ".join(self.settings.addin.frame_ancestors) or "'none'"
+        return "; ".join(
+            (
+                "default-src 'self'",
+                f"script-src 'self' {OFFICE_JS}",
+                "style-src 'self' 'unsafe-inline'",
+                "img-src 'self' data:",
+                f"connect-src 'self' {authority}",
+                f"frame-src {authority}",
+                f"frame-ancestors {ancestors}",
+                "base-uri 'self'",
+                "form-action 'none'",
+                "object-src 'none'",
+            )
+        )
+
+
+def addin_service(
+    settings: Settings,
+    store: Store,
+    rules: Rules,
+    clock: Clock,
+    *,
+    files_root: Path | None = None,
+    monotonic: Any = time.monotonic,
+) -> AddinService:
+    """The add-in routes' state from the settings (no network: keys are fetched on first use)."""
+    addin = settings.addin
+    verifier = None
+    if addin.api_client_id and addin.tenant_id:
+        rules_for_tokens = TokenRules(
+            tenant_id=addin.tenant_id,
+            audiences=frozenset({addin.api_client_id, addin.api_id_uri} - {""}),
+            scope=addin.scope,
+            client_id=addin.client_id,
+            authority_url=addin.authority_url,
+        )
+        context = None
+        if settings.exchange.ca_bundle is not None:
+            context = ssl.create_default_context(cafile=str(settings.exchange.ca_bundle))
+        verifier = TokenVerifier(rules_for_tokens, clock, ssl_context=context)
+    manifest, problem = None, ""
+    try:
+        manifest = build_manifest(settings)
+    except ManifestError as exc:
+        problem = f"{exc} (fix: {exc.fix})"
+    placeholder = render_placeholder(
+        rules.templates, addin_server_domain=settings.web.addin_server_domain
+    )
+    html, text = placeholder.html, placeholder.text
+    if PLACEHOLDER_MARKER not in html:
+        html += f'\n<p style="font-size:8pt;color:#808080">{PLACEHOLDER_MARKER}</p>'
+    if PLACEHOLDER_MARKER not in text:
+        text += f"\n\n{PLACEHOLDER_MARKER}"
+    return AddinService(
+        settings=settings,
+        store=store,
+        rules=rules,
+        clock=clock,
+        files=StaticFiles(files_root if files_root is not None else find_addin_root()),
+        verifier=verifier,
+        limiter=RateLimiter(addin.rate_limit_per_minute, monotonic),
+        manifest=manifest,
+        manifest_problem=problem,
+        placeholder=type(placeholder)(html=html, text=text),
+    )
+
+
+ADDIN: Final = web.AppKey("addin", AddinService)
+
+
+def add_routes(app: web.Application, service: AddinService) -> None:
+    """Serve the add-in from ``app``."""
+    app[ADDIN] = service
+    app.router.add_get("/addin/config.json", config_json)
+    app.router.add_get("/addin/manifest.xml", manifest_xml)
+    app.router.add_get("/addin/{path:.+}", static_file)
+    app.router.add_post(API_PATH, create_reservation)
+    app.router.add_route("OPTIONS", API_PATH, preflight)
+
+    async def close(app: web.Application) -> None:
+        if app[ADDIN].verifier is not None:
+            await app[ADDIN].verifier.close()  # type: ignore[union-attr]
+
+    app.on_cleanup.append(close)
+
+
+def error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The API's error answer."""
+    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """``GET /addin/<path>``."""
+    service = request.app[ADDIN]
+    found = service.files.get(request.match_info["path"])
+    if found is None:
+        raise web.HTTPNotFound(text="no such add-in file")
+    headers = {
+        "ETag": found.etag,
+        "Cache-Control": found.cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if found.is_page:
+        headers["Content-Security-Policy"] = service.csp
+        headers["Referrer-Policy"] = "no-referrer"
+    if found.etag in _etags(request.headers.get("If-None-Match", "")):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = found.content_type
+    return web.Response(body=found.body, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {item.strip().removeprefix("W/") for item in header.split(",") if item.strip()}
+
+
+async def config_json(request: web.Request) -> web.Response:
+    """``GET /addin/config.json``: the browser's settings (nothing secret)."""
+    service = request.app[ADDIN]
+    settings = service.settings
+    addin = settings.addin
+    base = settings.web.public_url.rstrip("/") or f"{request.scheme}://{request.host}"
+    document = {
+        "api_base": base,
+        "resource_mailbox": settings.exchange.resource_mailbox,
+        "labels": {
+            "button": addin.button_label,
+            "group": addin.group_label,
+            "pane_title": addin.pane_title,
+            "taskpane": addin.taskpane_label,
+        },
+        "auth": {
+            "kind": "naa",
+            "client_id": addin.client_id,
+            "authority": f"{addin.authority_url.rstrip('/')}/{addin.tenant_id or 'organizations'}",
+            "scopes": [f"{addin.api_id_uri}/{addin.scope}"] if addin.api_id_uri else [],
+        },
+        "placeholder": {"html": service.placeholder.html, "text": service.placeholder.text},
+    }
+    return web.json_response(document, headers={"Cache-Control": "no-cache"})
+
+
+async def manifest_xml(request: web.Request) -> web.Response:
+    """``GET /addin/manifest.xml``."""
+    service = request.app[ADDIN]
+    if service.manifest is None:
+        return error(503, "unavailable", service.manifest_problem)
+    return web.Response(
+        text=service.manifest,
+        content_type="application/xml",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _cors(request: web.Request) -> dict[str, str]:
+    origin = request.headers.get("Origin", "")
+    if origin and origin in request.app[ADDIN].settings.addin.cors_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
+async def preflight(request: web.Request) -> web.Response:
+    """CORS preflight for ``POST /api/v1/reservations`` from a configured origin."""
+    headers = _cors(request)
+    if headers:
+        headers |= {
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Max-Age": "600",
+        }
+    return web.Response(status=204, headers=headers)
+
+
+async def create_reservation(request: web.Request) -> web.Response:
+    """``POST /api/v1/reservations``: a reservation for the signed-in user."""
+    response = await _reservation(request)
+    response.headers.update(_cors(request))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _reservation(request: web.Request) -> web.Response:
+    service = request.app[ADDIN]
+    if service.verifier is None:
+        return error(
+            503,
+            "unavailable",
+            "sign-in for the add-in is not configured on the server ([addin] client_id)",
+        )
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        challenge = {"WWW-Authenticate": _REALM}
+        return error(401, "unauthorized", "sign in to reserve a VMR", challenge)
+    try:
+        user = await service.verifier.verify(token.strip())
+    except SignInError as exc:
+        log.warning("addin_token_refused", reason=exc.reason, remote=request.remote)
+        described = f'{_REALM}, error="invalid_token", error_description="{exc.reason}"'
+        return error(401, "unauthorized", exc.reason, {"WWW-Authenticate": described})
+    except KeysUnavailableError:
+        return error(503, "unavailable", "the sign-in service cannot be reached; try again")
+    wait = service.limiter.take(user.object_id)
+    if wait:
+        log.warning("addin_rate_limited", organizer=user.email, retry_after=wait)
+        return error(
+            429,
+            "rate_limited",
+            f"too many reservations; try again in {wait} seconds",
+            {"Retry-After": str(wait)},
+        )
+    problem = await _body_problem(request)
+    if problem:
+        return error(400, "bad_request", problem)
+    try:
+        offer = await in_thread(
+            lambda: reserve(service.store, service.rules, service.clock, user.email),
+            name="reserve",
+        )
+    except ReservationRefusedError as exc:
+        return error(403, "organizer_not_allowed", str(exc))
+    except StoreError as exc:
+        log.warning("addin_store_error", error=str(exc))
+        return error(503, "unavailable", "the reservation could not be stored; try again")
+    return web.json_response(_offer_document(service, offer), status=201)
+
+
+async def _body_problem(request: web.Request) -> str:
+    """Why the (optional) JSON body is unusable, or ''."""
+    if not request.can_read_body:
+        return ""
+    raw = await request.content.read(_MAX_BODY + 1)
+    if len(raw) > _MAX_BODY:
+        return "the request body is too large"
+    if not raw.strip():
+        return ""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "the request body is not JSON"
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    if not isinstance(body.get("subject", ""), str):
+        return "subject must be text"
+    for key in ("start", "end"):
+        value = body.get(key)
+        if value is None:
+            continue
+        try:
+            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            return f"{key} must be an ISO 8601 time with an offset"
+    return ""
+
+
+def _offer_document(service: AddinService, offer: Offer) -> dict[str, Any]:
+    reservation = offer.reservation
+    policy = service.rules.policy
+    link = join_url(policy.join_url_format, reservation.alias, reservation.numeric_alias)
+    return {
+        "alias": reservation.alias,
+        "numeric_alias": reservation.numeric_alias,
+        "alias_uuid": reservation.token_id,
+        "token": offer.token,
+        "join_url": link,
+        "location": link or reservation.alias,
+        "instructions": {"html": offer.instructions.html, "text": offer.instructions.text},
+        "resource_mailbox": service.settings.exchange.resource_mailbox,
+        "expires_at": reservation.expires.isoformat(),
+    }
