@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from vmrsched import bootstrap
+from vmrsched.cli import addin as addin_cli
 from vmrsched.cli import commands, edge, logs
 from vmrsched.cli import meetings as meetings_cli
 from vmrsched.cli import setup as setup_cli
@@ -85,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(setup)
     setup_cli.add_arguments(setup)
 
+    manifest = sub.add_parser("addin-manifest", help="the Outlook add-in's manifest for this setup")
+    _config_option(manifest)
+    manifest.add_argument("--output", type=Path, metavar="FILE", help="write it to FILE")
+    manifest.add_argument(
+        "--deploy-commands", action="store_true", help="print the deployment commands instead"
+    )
+    manifest.add_argument("--group", default="", metavar="ADDRESS", help="the scheduling group")
+
     demo = sub.add_parser(
         "demo", help="run the whole flow against the local Exchange simulator, no tenant needed"
     )
@@ -111,6 +120,14 @@ def dispatch(args: argparse.Namespace) -> int:
             return _meetings(args, out)
         case "setup-script":
             return setup_cli.setup_script(args, out)
+        case "addin-manifest":
+            return addin_cli.addin_manifest(
+                commands.load(args.config),
+                out,
+                output=args.output,
+                deploy_commands=args.deploy_commands,
+                group=args.group,
+            )
         case "demo":
             from vmrsched.cli import demo  # noqa: PLC0415 - the only command that needs exchangesim
 

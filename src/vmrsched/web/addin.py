@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import structlog
 from aiohttp import web
 
-from vmrsched.domain.instructions import join_url, render_placeholder
+from vmrsched.domain.instructions import join_url, placeholder_block
 from vmrsched.ports.store import StoreError
 from vmrsched.service.reserve import ReservationRefusedError, reserve
 from vmrsched.service.threads import in_thread
@@ -124,14 +124,9 @@ def addin_service(
         manifest = build_manifest(settings)
     except ManifestError as exc:
         problem = f"{exc} (fix: {exc.fix})"
-    placeholder = render_placeholder(
-        rules.templates, addin_server_domain=settings.web.addin_server_domain
+    placeholder = placeholder_block(
+        rules.templates, PLACEHOLDER_MARKER, addin_server_domain=settings.web.addin_server_domain
     )
-    html, text = placeholder.html, placeholder.text
-    if PLACEHOLDER_MARKER not in html:
-        html += f'\n<p style="font-size:8pt;color:#808080">{PLACEHOLDER_MARKER}</p>'
-    if PLACEHOLDER_MARKER not in text:
-        text += f"\n\n{PLACEHOLDER_MARKER}"
     return AddinService(
         settings=settings,
         store=store,
@@ -142,7 +137,7 @@ def addin_service(
         limiter=RateLimiter(addin.rate_limit_per_minute, monotonic),
         manifest=manifest,
         manifest_problem=problem,
-        placeholder=type(placeholder)(html=html, text=text),
+        placeholder=placeholder,
     )
 
 

@@ -197,14 +197,15 @@ def _overrides(
         b.add(control, "Label", resid="AddVmr.Label")
         icon = b.add(control, "Icon", xsi_type="bt:MobileIconList")
         for size, file_size in ((25, 32), (32, 32), (48, 64)):
+            resid = f"Icon.{file_size}x{file_size}"
             for scale in ("1", "2", "3"):
-                _BT.add(icon, "Image", size=str(size), scale=scale, resid=f"Icon.{file_size}")
+                _BT.add(icon, "Image", size=str(size), scale=scale, resid=resid)
         action = b.add(control, "Action", xsi_type="ExecuteFunction")
         b.add(action, "FunctionName", FUNCTION_NAME)
     resources = b.add(parent, "Resources")
     images = _BT.add(resources, "Images")
     for size in ICON_SIZES:
-        _BT.add(images, "Image", id=f"Icon.{size}", DefaultValue=urls.icon(size))
+        _BT.add(images, "Image", id=f"Icon.{size}x{size}", DefaultValue=urls.icon(size))
     links = _BT.add(resources, "Urls")
     _BT.add(links, "Url", id="Commands.Url", DefaultValue=urls.commands)
     _BT.add(links, "Url", id="Taskpane.Url", DefaultValue=urls.taskpane)
@@ -235,4 +236,4 @@ def _button(b: _Builder, control: etree._Element, name: str) -> None:
     b.add(tip, "Description", resid=f"{name}.Tip")
     icon = b.add(control, "Icon")
     for size in (16, 32, 80):
-        _BT.add(icon, "Image", size=str(size), resid=f"Icon.{size}")
+        _BT.add(icon, "Image", size=str(size), resid=f"Icon.{size}x{size}")

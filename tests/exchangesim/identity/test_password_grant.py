@@ -158,9 +158,7 @@ async def test_the_password_grant_is_not_on_the_v1_endpoint_here(
     http: aiohttp.ClientSession,
 ) -> None:
     """Only the v2 endpoint simulates it; v1 says the grant type is unsupported."""
-    status, body, _ = await post_token(
-        http, ropc(), tenant=DEMO_TENANT, path="oauth2/token"
-    )
+    status, body, _ = await post_token(http, ropc(), tenant=DEMO_TENANT, path="oauth2/token")
     assert_entra_error(status, body, http_status=400, error="unsupported_grant_type", code=70003)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
-from conftest import (
+from addin_support import (
     ADDIN_APP,
     API_APP,
     TENANT_ID,
@@ -51,7 +51,8 @@ async def test_a_good_token_gets_a_reservation_for_its_user(
     assert status == 201, body
     assert response.headers["Cache-Control"] == "no-store"
     assert body["resource_mailbox"] == "vmr@contoso.com"
-    assert body["alias"].startswith("81") and body["alias"].endswith("@vmr.contoso.com")
+    assert body["alias"].startswith("81")
+    assert body["alias"].endswith("@vmr.contoso.com")
     assert body["token"].startswith("VMRS:-")
     assert body["token"] in body["instructions"]["html"]
     assert body["token"] in body["instructions"]["text"]
