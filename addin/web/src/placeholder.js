@@ -27,7 +27,7 @@ export const FALLBACK_TEMPLATE = {
     "</div>\n" +
     `<p style="margin:0;font-size:8pt;color:#808080">${MARKER}</p>\n</div>`,
   text:
-    "Video meeting details will follow\nThis meeting will get its own video meeting room " +
+    "Video meeting details will follow\n\nThis meeting will get its own video meeting room " +
     "shortly. Everyone invited will receive an update with the joining details; there is " +
     `nothing else to do.\n\n${MARKER}`,
 };
