@@ -70,6 +70,7 @@ def _registration(values: SetupValues) -> Step:
             f"Lists the application permission(s) {listed}.",
             "Listing is not granting: the script never grants admin consent (see below).",
             "Single tenant, no redirect URI: vmrsched signs in with client credentials only.",
+            "— https://learn.microsoft.com/powershell/module/microsoft.graph.applications/new-mgapplication",
         ),
         (
             *access,
@@ -127,6 +128,7 @@ def _secret(values: SetupValues) -> Step:
         (
             "Added only when no secret of this app lives longer than 30 more days (or when",
             "$NewSecret is $true): run again safely. Entra shows a secret's value only once.",
+            "— https://learn.microsoft.com/powershell/module/microsoft.graph.applications/add-mgapplicationpassword",
         ),
         (
             "$Now = (Get-Date).ToUniversalTime()",
@@ -173,7 +175,10 @@ def _secret(values: SetupValues) -> Step:
 def _service_principal(values: SetupValues) -> Step:
     return Step(
         "Create the service principal (enterprise application)",
-        ("Exchange's role assignment names the app by this object's id.",),
+        (
+            "Exchange's role assignment names the app by this object's id.",
+            "— https://learn.microsoft.com/powershell/module/microsoft.graph.applications/new-mgserviceprincipal",
+        ),
         (
             "$Sp = Get-MgServicePrincipal -Filter ('appId eq ''{0}''' -f $App.AppId)",
             "if (-not $Sp) { $Sp = New-MgServicePrincipal -AppId $App.AppId }",

@@ -75,6 +75,7 @@ def _mailbox(values: SetupValues) -> Step:
         (
             "Organizers invite this mailbox; vmrsched watches it. An existing equipment or room",
             "mailbox is kept; anything else with this address stops the script.",
+            "— https://learn.microsoft.com/powershell/module/exchange/new-mailbox",
         ),
         (
             "$Mailbox = Get-Mailbox -Identity $ResourceMailbox -ErrorAction SilentlyContinue",
@@ -110,6 +111,7 @@ def _processing(values: SetupValues) -> Step:
         "Nothing decides for vmrsched: requests stay unprocessed until it answers them; no",
         "conflict, length, recurrence or horizon rule refuses one first; the body (with the",
         "alias token) and subject are kept.",
+        "— https://learn.microsoft.com/powershell/module/exchange/set-calendarprocessing",
     )
     if values.api is Api.GRAPH:
         why = (
@@ -150,6 +152,7 @@ def _free_busy(values: SetupValues) -> Step:
             "Default = None: nobody sees the VMR calendar's meetings, not even as busy times.",
             "A mailbox created in another language may call its calendar differently",
             "(':\\Kalender'): Get-MailboxFolderStatistics -FolderScope Calendar shows the name.",
+            "— https://learn.microsoft.com/powershell/module/exchange/set-mailboxfolderpermission",
         ),
         (
             (
@@ -239,6 +242,7 @@ def scope_step(values: SetupValues) -> Step:
         (
             "MemberOfGroup takes the group's distinguished name, not its display name.",
             "Run again, the scope's filter is set again (Set-ManagementScope).",
+            "— https://learn.microsoft.com/powershell/module/exchange/new-managementscope",
         ),
         (
             f"$ScopeFilter = 'MemberOfGroup -eq ''{{0}}''' -f ($GroupDn {_OPATH_ESCAPE})",
@@ -274,6 +278,7 @@ def _roles(values: SetupValues) -> Step:
             f"Roles: {', '.join(roles)}; each limited to the scope above.",
             "Takes 30 minutes to 2 hours to apply; Test-ServicePrincipalAuthorization then shows",
             "InScope True for the resource mailbox.",
+            "— https://learn.microsoft.com/exchange/permissions-exo/application-rbac",
         ),
         (
             f"foreach ($Role in @({role_list})) {{",

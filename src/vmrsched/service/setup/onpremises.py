@@ -11,6 +11,7 @@ linked to the resource mailbox's own (disabled) account, which gets ApplicationI
 limited to the group's management scope (CustomRecipientWriteScope).
 — https://learn.microsoft.com/powershell/module/exchange/new-partnerapplication
 — https://learn.microsoft.com/powershell/module/exchange/new-managementroleassignment
+— https://learn.microsoft.com/exchange/client-developer/exchange-web-services/how-to-configure-impersonation
 
 (inferred) Microsoft documents app-only EWS with Entra tokens for Exchange Online only; this path
 is assembled from the documented pieces and has not been run against a real Exchange Server.
@@ -74,6 +75,7 @@ def _partner_application(values: SetupValues) -> Step:
         (
             "Tokens carrying vmrsched's client id act with the rights of the linked account:",
             "the resource mailbox's own account, which is disabled and cannot sign in.",
+            "— https://learn.microsoft.com/powershell/module/exchange/new-partnerapplication",
         ),
         (
             (
@@ -103,6 +105,10 @@ def _impersonation(values: SetupValues) -> Step:
         (
             "ApplicationImpersonation (gone from Exchange Online, present on-premises), limited",
             "to the group's members by CustomRecipientWriteScope.",
+            (
+                "— https://learn.microsoft.com/exchange/client-developer/exchange-web-services/"
+                "how-to-configure-impersonation"
+            ),
         ),
         (
             "$AssignmentName = '{0} ApplicationImpersonation' -f $AppName",
