@@ -101,6 +101,7 @@ describe("already assigned", () => {
   const cases = [
     ["a VMR token", `<p>Join</p><p>${TOKEN}</p>`, MESSAGES.alreadyVmr],
     ["a VMR token split by markup", `<p>VMRS:-ABCDEFGHIJ<span>KLMNOPQRSTUVWXYZ234567.ABCDEFGHIJKLMNOPQRSTUVWX</span>#</p>`, MESSAGES.alreadyVmr],
+    ["a damaged token", "<p>VMRS:-ABCDEFGHIJKLMNOPQRSTUV</p>", MESSAGES.alreadyDamaged],
     ["a placeholder token", "<p>VMRP:-ABCDEFGHIJKLMNOP0123456789ABCDEF#</p>", MESSAGES.alreadyPlaceholder],
     ["a Teams meeting", '<a href="https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0">Join</a>', MESSAGES.alreadyProvider("Microsoft Teams")],
     ["a Zoom meeting", "<p>https://contoso.zoom.us/j/98765432100?pwd=abc</p>", MESSAGES.alreadyProvider("Zoom")],

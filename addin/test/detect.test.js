@@ -19,10 +19,13 @@ describe("findExisting", () => {
     assert.equal(findExisting(`VMRP:-${"A".repeat(64)}#`).kind, "placeholder");
   });
 
-  it("ignores text that only looks like a token", () => {
-    assert.equal(findExisting("VMRP:-SHORT#"), null);
-    assert.equal(findExisting("VMRS:-NOTATOKEN#"), null);
+  it("ignores words that only resemble tokens or providers", () => {
     assert.equal(findExisting("<p>Let us talk about VMRs and Teams and Zoom.</p>"), null);
+  });
+
+  it("calls our prefix without a whole token damaged", () => {
+    assert.deepEqual(findExisting("VMRP:-SHORT#"), { kind: "damaged" });
+    assert.deepEqual(findExisting("<p>VMRS:-ABCDEFGHIJKLMNOP</p>"), { kind: "damaged" });
   });
 
   const providers = [

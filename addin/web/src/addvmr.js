@@ -29,6 +29,9 @@ export const MESSAGES = Object.freeze({
   alreadyPlaceholder:
     "This meeting already has a placeholder for a video meeting room; it gets the room after " +
     "you send it. Nothing was changed.",
+  alreadyDamaged:
+    "This meeting has a damaged video meeting room reference (VMRS:-…). Delete the old joining " +
+    "details, then try again. Nothing was changed.",
   alreadyProvider: (provider) =>
     `This meeting already has ${provider} joining details. Remove them first if you want a ` +
     "video meeting room instead. Nothing was changed.",
@@ -105,12 +108,11 @@ export async function addVmr(env, onState = () => {}) {
   }
   const existing = findExisting(body.content);
   if (existing) {
-    const message =
-      existing.kind === "vmr"
-        ? MESSAGES.alreadyVmr
-        : existing.kind === "placeholder"
-          ? MESSAGES.alreadyPlaceholder
-          : MESSAGES.alreadyProvider(existing.provider);
+    const message = {
+      vmr: MESSAGES.alreadyVmr,
+      placeholder: MESSAGES.alreadyPlaceholder,
+      damaged: MESSAGES.alreadyDamaged,
+    }[existing.kind] || MESSAGES.alreadyProvider(existing.provider);
     return finish(STATES.ALREADY, message, { existing });
   }
 

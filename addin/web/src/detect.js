@@ -11,6 +11,8 @@ const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;
 
 const SIGNED = /VMRS:-[A-Z2-7]{32}\.[A-Z2-7]{24}#/i;
 const PLACEHOLDER = /VMRP:-[A-Z0-9]{16,64}#/i;
+// Our prefix without a whole token after it: joining details damaged by editing or forwarding.
+const PREFIX = /VMR[SP]:-/i;
 
 /** Other providers' join links (host and path as each provider publishes them). */
 const PROVIDERS = [
@@ -32,7 +34,7 @@ export function plainText(body) {
 /**
  * What the body already has, or null.
  * @param {string} body the body as HTML or text
- * @returns {{kind: "vmr"|"placeholder"|"provider", provider?: string, token?: string} | null}
+ * @returns {{kind: "vmr"|"placeholder"|"damaged"|"provider", provider?: string, token?: string} | null}
  */
 export function findExisting(body) {
   const text = plainText(body);
@@ -44,6 +46,10 @@ export function findExisting(body) {
   const placeholder = compact.match(PLACEHOLDER);
   if (placeholder) {
     return { kind: "placeholder", token: placeholder[0] };
+  }
+  if (PREFIX.test(compact)) {
+    // A second, whole token beside a damaged one would leave the service two to choose from.
+    return { kind: "damaged" };
   }
   // Links are matched in the markup too: an anchor's href may be the only place the URL is.
   for (const provider of PROVIDERS) {
