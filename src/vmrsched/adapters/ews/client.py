@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import structlog
+from exchangelib import EWSDateTime
 from exchangelib.fields import FieldPath
 from exchangelib.items import (
     ID_ONLY,
@@ -372,7 +373,11 @@ class EwsMailbox:
 
     def _find_occurrence(self, account: Any, calendar: Any, update: InstructionsUpdate) -> Any:
         original = datetime.fromisoformat(str(update.occurrence_original_start)).astimezone(UTC)
-        view = CalendarView(start=original - timedelta(days=1), end=original + timedelta(days=2))
+        # exchangelib wants its own datetime type in a view (a plain aware datetime is refused).
+        view = CalendarView(
+            start=EWSDateTime.from_datetime(original - timedelta(days=1)),
+            end=EWSDateTime.from_datetime(original + timedelta(days=2)),
+        )
         fields = {
             FieldPath(field=models.OrganizerMeeting.get_field_by_fieldname(name))
             for name in ("uid", "original_start", "start")
@@ -393,7 +398,8 @@ class EwsMailbox:
             if isinstance(item, Exception) or str(getattr(item, "uid", "")) != update.uid:
                 continue
             when = item.original_start or item.start
-            if when is not None and when.astimezone(UTC) == original:
+            # Compared as instants: exchangelib's datetimes refuse a stdlib tzinfo in astimezone.
+            if when is not None and when.timestamp() == original.timestamp():
                 return item._id  # noqa: SLF001 - exchangelib's id object
         return None
 
