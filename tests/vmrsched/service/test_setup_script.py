@@ -74,14 +74,15 @@ def test_ews_calendar_processing_is_exactly_the_issue_s_flags() -> None:
     assert line == EWS_PROCESSING
 
 
-def test_graph_calendar_processing_differs_only_in_the_marked_assumption() -> None:
-    """Graph uses AutoUpdate (REFERENCES.md, inferred); every other flag is the same as EWS."""
+def test_graph_calendar_processing_lets_the_calendar_attendant_add_tentative_events() -> None:
+    """Graph: AutoUpdate with AddNewRequestsTentatively $true; every other flag as for EWS."""
     script = render_script(values(api=Api.GRAPH))
     [line] = [line for line in script.splitlines() if line.startswith("Set-CalendarProcessing")]
     assert line == EWS_PROCESSING.replace(
-        "-AutomateProcessing None", "-AutomateProcessing AutoUpdate"
+        "-AutomateProcessing None",
+        "-AutomateProcessing AutoUpdate -AddNewRequestsTentatively $true",
     )
-    assert CALENDAR_PROCESSING[Api.GRAPH][1:] == CALENDAR_PROCESSING[Api.EWS][1:]
+    assert CALENDAR_PROCESSING[Api.GRAPH][2:] == CALENDAR_PROCESSING[Api.EWS][1:]
 
 
 @pytest.mark.parametrize(("target", "api"), COMBINATIONS)

@@ -116,8 +116,9 @@ def _processing(values: SetupValues) -> Step:
     if values.api is Api.GRAPH:
         why = (
             *why,
-            "Graph: AutoUpdate (not None) so the meeting appears in the calendar that Graph's",
-            "eventMessage links to; REFERENCES.md, inferred, being checked by issue 7.",
+            "Graph: AutoUpdate (not None) so the Calendar Attendant puts the meeting on the",
+            "calendar, tentatively and without answering: Graph accepts or declines events, not",
+            "messages. See docs/explanation/graph-calendar-processing.md.",
         )
     return Step(
         "Turn the resource's calendar processing over to vmrsched",

@@ -76,11 +76,12 @@ EXCHANGE_ROLES: Final[dict[Api, tuple[str, ...]]] = {
 # the alias token) and the subject survive.
 # — https://learn.microsoft.com/powershell/module/exchange/set-calendarprocessing
 #
-# Graph (ASSUMPTION, REFERENCES.md §3, "inferred"): Graph's eventMessage links the meeting in the
-# invitee's calendar only when the Calendar Attendant has put it there, which AutomateProcessing
-# None may not do; AutoUpdate keeps the tentative item without the booking attendant deciding
-# anything. Until issue 7 part 3 (the Graph simulator) settles it, Graph uses AutoUpdate and
-# otherwise the same settings. Change it here and only here.
+# Graph: AutoUpdate with AddNewRequestsTentatively $true. Graph's eventMessage has no accept or
+# decline; only the event the Calendar Attendant puts on the calendar does, and with None there is
+# no such event. AutoUpdate puts it there tentatively and sends nothing, so vmrsched still decides.
+# The comment/subject settings only matter under AutoAccept; they are kept for symmetry.
+# — docs/explanation/graph-calendar-processing.md (issue 7 part 3, verified on exchangesim);
+#   https://learn.microsoft.com/graph/api/resources/eventmessage
 # ==================================================================================================
 _COMMON_PROCESSING: Final = (
     ("AllowConflicts", "$true"),
@@ -96,7 +97,11 @@ _COMMON_PROCESSING: Final = (
 )
 CALENDAR_PROCESSING: Final[dict[Api, tuple[tuple[str, str], ...]]] = {
     Api.EWS: (("AutomateProcessing", "None"), *_COMMON_PROCESSING),
-    Api.GRAPH: (("AutomateProcessing", "AutoUpdate"), *_COMMON_PROCESSING),
+    Api.GRAPH: (
+        ("AutomateProcessing", "AutoUpdate"),
+        ("AddNewRequestsTentatively", "$true"),
+        *_COMMON_PROCESSING,
+    ),
 }
 
 
