@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from contextlib import AbstractContextManager
     from datetime import datetime
 
     from vmrsched.domain.actions import Decision
@@ -244,7 +245,15 @@ class Subscription:
 
 
 class Store(Protocol):
-    """What the service needs from a database. Every method is one transaction."""
+    """What the service needs from a database. Every method is one transaction, except inside
+    ``batch``."""
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group this thread's calls into one transaction, committed when the block ends (all
+        rolled back if the block raises). A call that fails inside it undoes only its own
+        changes; nothing is durable, or visible to others, before the block ends. Used to
+        record many decisions with one commit (one disk flush) instead of one each."""
+        ...
 
     # -- reservations ------------------------------------------------------------------------
 

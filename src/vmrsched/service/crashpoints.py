@@ -4,7 +4,8 @@ Set ``VMRSCHED_TEST_CRASH_AT`` to a comma-separated list of ``<point>:<n>`` and 
 SIGKILLs itself the ``n``-th time (counting from 1, in this process) it reaches ``<point>``.
 The points:
 
-- ``decision`` — a fresh decision was recorded; the cursor has not moved;
+- ``decision`` — a fresh decision was recorded (in its batch's transaction, perhaps not yet
+  committed); the cursor has not moved;
 - ``cursor`` — a page's cursor was stored;
 - ``<effect kind>:before`` (``reply:before``, ``write_instructions:before``) — an effect is
   about to be performed;

@@ -3,8 +3,10 @@
 ``sync_mailbox`` reads the changes page by page from the stored cursor. For each message it asks
 the store whether that delivery was decided before (its key: mailbox + message id); if not, it
 plans (pure domain code) and records the decision, the booking it leads to and its pending effects
-in one transaction (``Store.record_decision``). Only when every message of a page is recorded does
-the cursor move. Effects are performed afterwards by `vmrsched.service.apply`.
+in one transaction (``Store.record_decision``). Up to ``DECISIONS_PER_COMMIT`` messages are
+recorded in one batch (``Store.batch``: one commit, one disk flush, each decision still all or
+nothing). Only when every message of a page is committed does the cursor move. Effects are
+performed afterwards by `vmrsched.service.apply`, and only ever on committed decisions.
 
 A crash at any line therefore loses nothing and does nothing twice: before the cursor moves, the
 page is read again and its messages are found decided; after it moves, the decisions are recorded
@@ -58,6 +60,9 @@ log = structlog.get_logger(__name__)
 
 #: The folder whose cursor a pass keeps (meeting messages arrive in the inbox).
 INBOX: Final = "inbox"
+#: Messages decided per commit: one disk flush for this many decisions, while the write lock
+#: (SQLite) is held for a fraction of a second at a time.
+DECISIONS_PER_COMMIT: Final = 25
 #: How often one message is planned again after the store refused what was planned (a drawn
 #: alias was taken meanwhile, a reservation was used by another meeting in between).
 PLAN_ATTEMPTS: Final = 3
@@ -155,7 +160,11 @@ class _Pass:
                 cursor, resynced = None, True
                 continue
             pages += 1
-            processed.extend(self.process(message) for message in page.messages)
+            messages = page.messages
+            for first in range(0, len(messages), DECISIONS_PER_COMMIT):
+                with store.batch():
+                    chunk = messages[first : first + DECISIONS_PER_COMMIT]
+                    processed.extend(self.process(message) for message in chunk)
             store.set_cursor(address, INBOX, page.cursor, now=self.clock())
             crashpoints.reached("cursor")
             cursor = page.cursor

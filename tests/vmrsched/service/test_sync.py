@@ -30,7 +30,7 @@ from vmrsched.domain.reservations import new_reservation
 from vmrsched.domain.tokens import placeholder_token
 from vmrsched.ports.mailbox import MailboxUnavailableError
 from vmrsched.ports.store import EffectState, StoreUnavailableError
-from vmrsched.service.sync import INBOX, message_key, sync_mailbox
+from vmrsched.service.sync import DECISIONS_PER_COMMIT, INBOX, message_key, sync_mailbox
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -312,3 +312,30 @@ def test_a_database_outage_while_planning_stops_the_pass(
     with pytest.raises(StoreUnavailableError):
         run(mailbox, store, clock)
     assert store.get_decision(message_key(RESOURCE, "m1")) is None
+
+
+def test_decisions_are_committed_a_batch_at_a_time(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database outage at the 30th message keeps the first batch, rolls back the second, and
+    leaves the cursor; the next pass decides the rest, each message once."""
+    mailbox.deliver(*(meeting(f"m{n:02d}", uid=f"UID-{n}") for n in range(40)))
+    lookups = 0
+    real = store.booking_for_meeting
+
+    def down_at_the_30th(meeting_key: str) -> object:
+        nonlocal lookups
+        lookups += 1
+        if lookups == 30:
+            raise StoreUnavailableError("database is locked")
+        return real(meeting_key)
+
+    monkeypatch.setattr(store, "booking_for_meeting", down_at_the_30th)
+    with pytest.raises(StoreUnavailableError):
+        run(mailbox, store, clock)
+
+    decided = [n for n in range(40) if store.get_decision(message_key(RESOURCE, f"m{n:02d}"))]
+    assert decided == list(range(DECISIONS_PER_COMMIT))
+    assert store.get_cursor(RESOURCE, INBOX) is None
+    again = run(mailbox, store, clock)
+    assert (again.decided, again.duplicates) == (40 - DECISIONS_PER_COMMIT, DECISIONS_PER_COMMIT)

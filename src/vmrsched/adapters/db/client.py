@@ -1,9 +1,10 @@
 """``SqlStore``: the store port on SQLAlchemy Core, for SQLite (default) and PostgreSQL.
 
-Every public method is one transaction (``_tx``). On SQLite a writing transaction begins with
-``BEGIN IMMEDIATE`` (see ``engine.py``), so writers queue instead of failing; on PostgreSQL the
-default READ COMMITTED level is enough because every rule that matters is a unique key or a
-conditional ``UPDATE`` that re-checks its condition on the row it locks.
+Every public method is one transaction (``_tx``), or a savepoint in the caller's ``batch``. On
+SQLite a writing transaction begins with ``BEGIN IMMEDIATE`` (see ``engine.py``), so writers
+queue instead of failing; on PostgreSQL the default READ COMMITTED level is enough because every
+rule that matters is a unique key or a conditional ``UPDATE`` that re-checks its condition on the
+row it locks.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class SqlStore:
         self.engine = engine
         # One in-memory SQLite connection is shared by all threads: take turns per transaction.
         self._lock: threading.Lock | None = threading.Lock() if is_memory(engine.url) else None
+        # The connection of the batch (`batch`) this thread is in, if any.
+        self._batch = threading.local()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -100,7 +103,27 @@ class SqlStore:
         self.engine.dispose()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """This thread's store calls inside the block share one writing transaction, committed
+        when the block ends (rolled back if it raises); each call is a savepoint, so one that
+        fails undoes only its own changes. A batch inside a batch joins it."""
+        if getattr(self._batch, "conn", None) is not None:
+            yield
+            return
+        with self._tx() as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
+
+    @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._batch, "conn", None)
+        if shared is not None:
+            with translated(), shared.begin_nested():
+                yield shared
+            return
         lock = self._lock if self._lock is not None else nullcontext()
         with translated(), lock, self.engine.connect() as conn:
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE" if write else "DEFERRED"})
