@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.ews.client import EwsMailbox
+from vmrsched.adapters.ews.probe import EwsProbe
 from vmrsched.config import ExchangeApi, ensure_installation_key
 from vmrsched.service.clock import Clock, system_clock
 from vmrsched.service.health import Health
@@ -67,6 +68,11 @@ def open_mailbox(settings: Settings) -> Mailbox:
             fix='set [exchange] api = "ews" (Microsoft Graph support is planned)',
         )
     return EwsMailbox.from_settings(settings.exchange)
+
+
+def open_setup_probe(settings: Settings) -> EwsProbe:
+    """The doctor's probes for ``[exchange]`` (EWS; the caller handles ``api = "graph"``)."""
+    return EwsProbe(settings.exchange)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -79,6 +79,8 @@ if TYPE_CHECKING:
 #: The vmrsched app registration of the demo tenant and its (fake, demo-only) working secret.
 DEMO_APP: Final = "522d29f1-c520-4cd7-bd5d-565f738f599b"
 DEMO_SECRET: Final = "demo-vmrsched-secret-2026-not-real"  # noqa: S105 - the demo tenant's fake
+#: When the demo secret expires (the demo tenant's apps.secrets entry).
+DEMO_SECRET_EXPIRES: Final = "2028-06-30"  # noqa: S105 - a date, not a secret
 RESOURCE: Final = "vmr@contoso.com"
 ZONE: Final = "Europe/Berlin"
 #: How long a step waits for its outcome before the demo calls it a failure.
@@ -96,6 +98,7 @@ def demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str,
             "client_secret": DEMO_SECRET,
             "resource_mailbox": RESOURCE,
             "ca_bundle": str(server.ca_file),
+            "client_secret_expires": DEMO_SECRET_EXPIRES,
             # The simulator answers for Exchange Online's resource, whatever its own host name.
             "token_scope": "https://outlook.office365.com/.default",
         },
@@ -362,6 +365,39 @@ def _run_demo(folder: Path, *, once: bool, listen: str, out: TextIO) -> int:
             else:
                 os.environ[name] = value
         server.stop()
+
+
+def run_demo_doctor(*, out: TextIO, log_level: str = "warning") -> int:
+    """``vmrsched demo --doctor``: ``vmrsched doctor`` with every probe against the demo tenant
+    (outsider Dave, organizer Alice, a probe meeting), as an admin would run it on a tenant."""
+    from vmrsched.cli.doctor import DoctorOptions, run_doctor  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="vmrsched-demo-") as temp:
+        folder = Path(temp)
+        with (
+            (folder / "service.log").open("a", encoding="utf-8") as log_stream,
+            logs.redirected(log_stream, level=log_level),
+        ):
+            server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+            try:
+                settings = settings_from_mapping(
+                    demo_settings(server, folder, "127.0.0.1:8080"), base=folder
+                )
+                command = (
+                    "vmrsched doctor --probe-outsider dave@contoso.com "
+                    "--probe-organizer alice@contoso.com --probe-meeting"
+                )
+                print(f"exchangesim (demo tenant Contoso) at {server.base_url}", file=out)
+                print(f"$ {command}\n", file=out)
+                options = DoctorOptions(
+                    probe_outsider="dave@contoso.com",
+                    probe_organizer="alice@contoso.com",
+                    probe_meeting=True,
+                    meeting_settle=timedelta(seconds=1),
+                )
+                return run_doctor(settings, options, out)
+            finally:
+                server.stop()
 
 
 def free_listen(listen: str) -> str:

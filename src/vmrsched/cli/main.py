@@ -94,10 +94,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     manifest.add_argument("--group", default="", metavar="ADDRESS", help="the scheduling group")
 
+    doctor = sub.add_parser(
+        "doctor", help="check the setup with the app's own credentials, with the fix for each"
+    )
+    _config_option(doctor)
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.add_argument(
+        "--probe-outsider",
+        metavar="EMAIL",
+        help="a mailbox outside the scheduling group: the app must NOT open it",
+    )
+    doctor.add_argument(
+        "--probe-organizer", metavar="EMAIL", help="an organizer: the app must open it"
+    )
+    doctor.add_argument(
+        "--probe-meeting",
+        action="store_true",
+        help="send a probe meeting request as --probe-organizer to see that Exchange leaves it "
+        "unprocessed (deleted afterwards)",
+    )
+
     demo = sub.add_parser(
         "demo", help="run the whole flow against the local Exchange simulator, no tenant needed"
     )
     demo.add_argument("--once", action="store_true", help="exit after the sample meetings")
+    demo.add_argument(
+        "--doctor",
+        action="store_true",
+        help="run 'vmrsched doctor' with every probe against the demo tenant instead",
+    )
     demo.add_argument(
         "--listen", default="127.0.0.1:0", help="web API address (default: any free port)"
     )
@@ -128,13 +153,29 @@ def dispatch(args: argparse.Namespace) -> int:
                 deploy_commands=args.deploy_commands,
                 group=args.group,
             )
+        case "doctor":
+            return _doctor(args, out)
         case "demo":
             from vmrsched.cli import demo  # noqa: PLC0415 - the only command that needs exchangesim
 
+            if args.doctor:
+                return demo.run_demo_doctor(out=out)
             return demo.run_demo(
                 once=args.once, listen=args.listen, out=out, log_level=args.log_level
             )
     raise edge.UsageError(f"unknown command {args.command!r}")
+
+
+def _doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from vmrsched.cli import doctor  # noqa: PLC0415 - only this command needs the probes
+
+    options = doctor.DoctorOptions(
+        as_json=args.json,
+        probe_outsider=args.probe_outsider,
+        probe_organizer=args.probe_organizer,
+        probe_meeting=args.probe_meeting,
+    )
+    return doctor.run_doctor(commands.load(args.config), options, out)
 
 
 def _meetings(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,98 @@
+"""``vmrsched doctor``: the setup checks (`vmrsched.service.doctor`) printed for an admin.
+
+Text: one line per check, ``PASS``/``WARN``/``FAIL``/``SKIP``, its id and what was found, the
+fix indented below. ``--json``: ``{"ok": bool, "checks": [{"id", "status", "summary", "fix"}]}``.
+Exit status 1 when any check failed, else 0.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TextIO
+
+from vmrsched import bootstrap
+from vmrsched.cli.edge import FAILED, OK
+from vmrsched.config import ExchangeApi, load_installation_key
+from vmrsched.service.doctor import Diagnosis, DoctorRequest, diagnose, graph_not_available
+
+if TYPE_CHECKING:
+    from vmrsched.config import Settings
+
+DOCS = "docs/reference/doctor.md"
+_MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoctorOptions:
+    """The command line's probes."""
+
+    as_json: bool = False
+    probe_outsider: str | None = None
+    probe_organizer: str | None = None
+    probe_meeting: bool = False
+    meeting_deadline: timedelta = timedelta(seconds=60)
+    meeting_settle: timedelta = timedelta(seconds=5)
+
+
+def run_doctor(settings: Settings, options: DoctorOptions, out: TextIO) -> int:
+    """Run every check against ``settings``; print; 1 when a check failed."""
+    exchange = settings.exchange
+    if exchange.api is not ExchangeApi.EWS:
+        diagnosis = graph_not_available()
+    else:
+        key_file = settings.service.installation_key_file
+        ours = load_installation_key(key_file).key_id if key_file.exists() else None
+        request = DoctorRequest(
+            api=exchange.api.value,
+            token_endpoint=exchange.token_endpoint,
+            resource=exchange.resource_mailbox,
+            secret_expires=exchange.client_secret_expires,
+            installation_id=ours,
+            probe_outsider=options.probe_outsider,
+            probe_organizer=options.probe_organizer,
+            probe_meeting=options.probe_meeting,
+            meeting_deadline=options.meeting_deadline,
+            meeting_settle=options.meeting_settle,
+        )
+        probe = bootstrap.open_setup_probe(settings)
+        try:
+            now = datetime.now(UTC)
+            diagnosis = diagnose(
+                request,
+                probe,
+                lambda: probe.read_marker(exchange.resource_mailbox),
+                today=now.date(),
+                now=now,
+            )
+        finally:
+            probe.close()
+    print_diagnosis(diagnosis, out, as_json=options.as_json)
+    return FAILED if diagnosis.failed else OK
+
+
+def print_diagnosis(diagnosis: Diagnosis, out: TextIO, *, as_json: bool) -> None:
+    """The checks as text lines or as one JSON document."""
+    if as_json:
+        document: dict[str, Any] = {
+            "ok": not diagnosis.failed,
+            "checks": [
+                {"id": c.id, "status": c.status.value, "summary": c.summary, "fix": c.fix}
+                for c in diagnosis.checks
+            ],
+        }
+        print(json.dumps(document, indent=2), file=out)
+        return
+    width = max(len(c.id) for c in diagnosis.checks)
+    for check in diagnosis.checks:
+        print(f"{_MARKS[check.status.value]}  {check.id.ljust(width)}  {check.summary}", file=out)
+        if check.fix and check.status.value != "pass":
+            print(f"      {' ' * width}  fix: {check.fix}", file=out)
+    counts = {s: sum(c.status.value == s for c in diagnosis.checks) for s in _MARKS}
+    verdict = "some checks FAILED" if diagnosis.failed else "no check failed"
+    print(
+        f"\n{verdict}: {counts['pass']} passed, {counts['warn']} warned, {counts['fail']} "
+        f"failed, {counts['skip']} skipped. Each check is explained in {DOCS}",
+        file=out,
+    )

@@ -1,0 +1,253 @@
+"""``vmrsched doctor``: every setup check in one pass, each with a stable id, a status and the fix.
+
+`diagnose` calls the probes (`vmrsched.ports.probe.SetupProbe`) once each, in order, and hands
+their facts to the pure functions of `vmrsched.service.doctor_checks`, which decide each
+`Check`. Nothing here speaks EWS or HTTP: the adapter did, and translated every refusal into a
+`ProbeError` whose ``reason`` the checks read. Meaning and fix of each check:
+docs/reference/doctor.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from vmrsched.ports.mailbox import MailboxError
+from vmrsched.ports.probe import MeetingOutcome, ProbeError, Refusal
+from vmrsched.service import installation
+from vmrsched.service.doctor_checks import (
+    Check,
+    ExpiryFacts,
+    Status,
+    calendar_processing_check,
+    credentials_check,
+    endpoint_check,
+    ews_checks,
+    free_busy_check,
+    marker_check,
+    organizer_check,
+    outsider_check,
+    permission_check,
+    resource_check,
+    secret_expiry_check,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date, datetime
+
+    from vmrsched.ports.mailbox import InstallationMarker
+    from vmrsched.ports.probe import CalendarFacts, SetupProbe
+
+T = TypeVar("T")
+#: Refusals that keep the app out of every mailbox, not just one.
+_KEPT_OUT: Final = frozenset({Refusal.EWS_BLOCKED, Refusal.NO_PERMISSION, Refusal.UNREACHABLE})
+
+#: Every check id, in the order they run (docs/reference/doctor.md documents each).
+CHECK_IDS: Final = (
+    "config.api",
+    "token.endpoint",
+    "token.credentials",
+    "token.secret_expiry",
+    "ews.reachable",
+    "ews.enabled",
+    "token.permission",
+    "resource.mailbox",
+    "resource.free_busy",
+    "resource.calendar_processing",
+    "scope.outsider",
+    "scope.organizer",
+    "resource.probe_meeting",
+    "installation.marker",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DoctorRequest:
+    """What to check: the configured app and resource, and the optional probes."""
+
+    api: str
+    token_endpoint: str
+    resource: str
+    secret_expires: date | None
+    installation_id: str | None
+    probe_outsider: str | None = None
+    probe_organizer: str | None = None
+    probe_meeting: bool = False
+    meeting_deadline: timedelta = timedelta(seconds=60)
+    meeting_settle: timedelta = timedelta(seconds=5)
+
+
+@dataclass
+class Diagnosis:
+    """Every check, in `CHECK_IDS` order."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """Whether any check failed (``doctor`` then exits non-zero)."""
+        return any(c.status is Status.FAIL for c in self.checks)
+
+    def by_id(self, check_id: str) -> Check:
+        """The check with this id."""
+        return next(c for c in self.checks if c.id == check_id)
+
+
+def graph_not_available() -> Diagnosis:
+    """``api = "graph"``: the Graph adapter does not exist yet, so nothing can be checked."""
+    checks = [
+        Check(
+            "config.api",
+            Status.FAIL,
+            'exchange.api = "graph": vmrsched has no Microsoft Graph adapter yet (issue 7), '
+            "so neither the service nor these checks can use Graph",
+            'set [exchange] api = "ews" (Exchange Server, or Exchange Online until 2027-04-01)',
+        )
+    ]
+    checks += [
+        Check(i, Status.SKIP, "not checked: the configured API (Graph) is not available yet")
+        for i in CHECK_IDS[1:]
+    ]
+    return Diagnosis(checks)
+
+
+def diagnose(
+    request: DoctorRequest,
+    probe: SetupProbe,
+    read_marker: Callable[[], InstallationMarker | None],
+    *,
+    today: date,
+    now: datetime,
+) -> Diagnosis:
+    """Run every check once, in `CHECK_IDS` order."""
+    if request.api != "ews":
+        return graph_not_available()
+    result = Diagnosis()
+    add = result.checks.append
+    add(Check("config.api", Status.PASS, 'exchange.api = "ews"'))
+    add(endpoint_check(request.token_endpoint))
+    token, token_error = _attempt(probe.token)
+    add(credentials_check(token, token_error))
+    add(secret_expiry_check(ExpiryFacts(request.secret_expires, today)))
+    if token is None:
+        result.checks += [
+            Check(i, Status.SKIP, "not checked: the app got no token") for i in CHECK_IDS[4:]
+        ]
+        return result
+
+    _, opened = _attempt(lambda: probe.open_mailbox(request.resource))
+    result.checks += ews_checks(opened)
+    add(permission_check(token, opened))
+    add(resource_check(request.resource, opened))
+    calendar: CalendarFacts | None = None
+    calendar_error = opened
+    if opened is None:
+        calendar, calendar_error = _attempt(lambda: probe.calendar(request.resource))
+    add(free_busy_check(calendar, calendar_error))
+    add(calendar_processing_check(calendar, calendar_error))
+    kept_out = opened is not None and opened.reason in _KEPT_OUT
+    outsider, organizer = request.probe_outsider, request.probe_organizer
+    add(_optional(probe, outsider, outsider_check, "--probe-outsider EMAIL", kept_out=kept_out))
+    add(_optional(probe, organizer, organizer_check, "--probe-organizer EMAIL", kept_out=kept_out))
+    holding: installation.Holding | None = None
+    marker_error = opened
+    if opened is None:
+        marker, marker_error = _attempt(read_marker)
+        if marker_error is None:
+            holding = installation.judge(marker, request.installation_id or "", now)
+    add(_meeting_check(request, probe, opened, holding, now))
+    add(marker_check(holding, marker_error, request.installation_id, now, request.resource))
+    return result
+
+
+def _attempt(call: Callable[[], T]) -> tuple[T | None, ProbeError | None]:
+    """Run a probe; its refusal as a `ProbeError` (other mailbox errors classified OTHER)."""
+    try:
+        return call(), None
+    except ProbeError as exc:
+        return None, exc
+    except MailboxError as exc:
+        return None, ProbeError(str(exc), reason=Refusal.OTHER, fix=exc.fix)
+
+
+def _optional(
+    probe: SetupProbe,
+    address: str | None,
+    judge: Callable[[str, ProbeError | None], Check],
+    option: str,
+    *,
+    kept_out: bool,
+) -> Check:
+    if not address:
+        return Check(judge("", None).id, Status.SKIP, f"not checked: give {option} to check it")
+    if kept_out:
+        return Check(judge("", None).id, Status.SKIP, "not checked: EWS did not let the app in")
+    _, error = _attempt(lambda: probe.open_mailbox(address))
+    return judge(address, error)
+
+
+def _meeting_check(
+    request: DoctorRequest,
+    probe: SetupProbe,
+    opened: ProbeError | None,
+    holding: installation.Holding | None,
+    now: datetime,
+) -> Check:
+    check_id = "resource.probe_meeting"
+    if not request.probe_meeting:
+        return Check(check_id, Status.SKIP, "not checked: give --probe-meeting to check it")
+    if not request.probe_organizer:
+        return Check(
+            check_id,
+            Status.SKIP,
+            "not checked: --probe-meeting needs --probe-organizer EMAIL (who sends the probe)",
+        )
+    if opened is not None:
+        return Check(check_id, Status.SKIP, "not checked: the resource mailbox did not open")
+    marker = holding.marker if holding is not None else None
+    if marker is not None and now - marker.heartbeat < installation.LIVE_FOR:
+        return Check(
+            check_id,
+            Status.SKIP,
+            "not checked: a running vmrsched serves this mailbox and would answer the probe",
+            "stop the service while probing, then run doctor --probe-meeting again",
+        )
+    organizer = request.probe_organizer
+    _, error = _attempt(lambda: probe.open_mailbox(organizer))
+    if error is not None:
+        return Check(check_id, Status.SKIP, f"not checked: {organizer} does not open ({error})")
+    try:
+        outcome = probe.probe_meeting(
+            organizer,
+            request.resource,
+            deadline=request.meeting_deadline,
+            settle=request.meeting_settle,
+        )
+    except MailboxError as exc:
+        return Check(check_id, Status.FAIL, f"the probe meeting could not be sent: {exc}", exc.fix)
+    leftovers = "" if outcome.cleaned_up else f"; left behind: {', '.join(outcome.leftovers)}"
+    cleanup_fix = "" if outcome.cleaned_up else "delete the probe items named above by hand"
+    if outcome.outcome is MeetingOutcome.UNPROCESSED:
+        return Check(
+            check_id,
+            Status.PASS if outcome.cleaned_up else Status.WARN,
+            f"a probe request from {organizer} reached {request.resource} and stayed "
+            f"unanswered, as vmrsched needs; probe removed{leftovers}",
+            cleanup_fix,
+        )
+    if outcome.outcome is MeetingOutcome.PROCESSED:
+        return Check(
+            check_id,
+            Status.FAIL,
+            f"Exchange processed the probe request on its own ({outcome.detail}){leftovers}",
+            f"Set-CalendarProcessing {request.resource} -AutomateProcessing None",
+        )
+    return Check(
+        check_id,
+        Status.FAIL,
+        f"the probe request did not reach {request.resource} within "
+        f"{request.meeting_deadline.total_seconds():.0f} s ({outcome.detail}){leftovers}",
+        f"check mail flow to {request.resource} and that it accepts mail from {organizer}",
+    )

@@ -1,0 +1,25 @@
+"""`vmrsched demo --doctor`: the doctor with every probe against the demo tenant passes (the
+README's proof that a correctly set up tenant passes every check)."""
+
+from __future__ import annotations
+
+import io
+
+from vmrsched.cli.demo import run_demo_doctor
+from vmrsched.service.doctor import CHECK_IDS
+
+
+def test_the_doctor_passes_every_check_on_the_demo_tenant() -> None:
+    """Exit 0, and each of the checks is printed as PASS (probes included)."""
+    out = io.StringIO()
+    status = run_demo_doctor(out=out)
+    text = out.getvalue()
+    assert status == 0, text
+    lines = {
+        line.split()[1]: line
+        for line in text.splitlines()
+        if line[:4] in {"PASS", "WARN", "FAIL", "skip"}
+    }
+    assert set(lines) == set(CHECK_IDS), text
+    assert all(line.startswith("PASS") for line in lines.values()), text
+    assert "14 passed, 0 warned, 0 failed, 0 skipped" in text
