@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from vmrsched.domain.bookings import Window
+from vmrsched.domain.bookings import SeriesPlan, Window
 from vmrsched.domain.templates import TemplateName
 
 Variables = tuple[tuple[str, str], ...]
@@ -39,6 +39,7 @@ class Outcome(StrEnum):
     REJECT_GENERAL_ERROR = TemplateName.REJECT_GENERAL_ERROR.value
     REJECT_ORGANIZER_NOT_ALLOWED = TemplateName.REJECT_ORGANIZER_NOT_ALLOWED.value
     CANCELLED = "cancelled"  # booking (or one occurrence's window) released; no reply is sent
+    SERIES_EXTENDED = "series_extended"  # a series' windows extended as time passed; no reply
     INSTRUCTIONS_RESTORED = "instructions_restored"  # lost instructions written back; no reply
     IGNORED = "ignored"  # nothing to do: duplicate, stale, our own update, not a meeting...
 
@@ -65,7 +66,8 @@ class Book:
     """Create the meeting's booking (or reactivate its released one) on reservation ``token_id``.
 
     ``new_reservation`` is True when the reservation was allocated for this message (placeholder
-    and allocate flows): the service stores it along with the booking.
+    and allocate flows): the service stores it along with the booking. ``series`` is what a
+    series' windows were planned from (see `SeriesPlan`); it becomes the booking's.
     """
 
     meeting_key: str
@@ -75,15 +77,18 @@ class Book:
     windows: tuple[Window, ...]
     sequence: int
     new_reservation: bool = False
+    series: SeriesPlan | None = None
 
 
 @dataclass(frozen=True)
 class MoveWindows:
-    """Replace all windows of a booking (a time change, a series edit, one occurrence moved)."""
+    """Replace all windows of a booking (a time change, a series edit, one occurrence moved, a
+    series extended as time passes); ``series`` becomes the booking's plan (see `Book`)."""
 
     booking_id: str
     windows: tuple[Window, ...]
     sequence: int
+    series: SeriesPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Rebook:
     windows: tuple[Window, ...]
     sequence: int
     new_reservation: bool = False
+    series: SeriesPlan | None = None
 
 
 @dataclass(frozen=True)

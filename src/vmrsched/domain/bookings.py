@@ -1,10 +1,17 @@
 """Bookings: vmrsched's record tying a meeting (and its occurrences) to a VMR and its windows."""
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from vmrsched.domain.recurrence import (
+    ModifiedOccurrence,
+    NoEndRange,
+    Recurrence,
+    iter_occurrences,
+)
 from vmrsched.domain.times import require_aware, to_utc
 
 # The occurrence key of a single (non-recurring) meeting's one window.
@@ -56,6 +63,62 @@ def same_windows(left: Iterable[Window], right: Iterable[Window]) -> bool:
     return normal(left) == normal(right)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SeriesPlan:
+    """What a series' windows were planned from, kept with its booking.
+
+    The series (pattern, range, first occurrence, organizer's zone) as its newest request
+    described it, with every occurrence edit and cancellation read since, and ``planned_until``:
+    occurrences starting before it have windows; later ones are added as time passes.
+    """
+
+    recurrence: Recurrence
+    first_start: datetime
+    first_end: datetime
+    time_zone: str
+    planned_until: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.first_start, "first_start")
+        require_aware(self.first_end, "first_end")
+        require_aware(self.planned_until, "planned_until")
+
+    def with_moved(self, original_start: datetime, start: datetime, end: datetime) -> "SeriesPlan":
+        """The plan with the occurrence originally at ``original_start`` moved to start..end."""
+        original = to_utc(original_start)
+        kept = tuple(m for m in self.recurrence.modified if to_utc(m.original_start) != original)
+        moved = ModifiedOccurrence(original, to_utc(start), to_utc(end))
+        deleted = tuple(d for d in self.recurrence.deleted if to_utc(d) != original)
+        recurrence = dataclasses.replace(self.recurrence, modified=(*kept, moved), deleted=deleted)
+        return dataclasses.replace(self, recurrence=recurrence)
+
+    def with_deleted(self, original_start: datetime) -> "SeriesPlan":
+        """The plan with the occurrence originally at ``original_start`` cancelled."""
+        original = to_utc(original_start)
+        kept = tuple(m for m in self.recurrence.modified if to_utc(m.original_start) != original)
+        deleted = tuple(sorted({*(to_utc(d) for d in self.recurrence.deleted), original}))
+        recurrence = dataclasses.replace(self.recurrence, modified=kept, deleted=deleted)
+        return dataclasses.replace(self, recurrence=recurrence)
+
+    def is_deleted(self, original_start: datetime) -> bool:
+        """True when the occurrence originally at ``original_start`` was cancelled."""
+        return to_utc(original_start) in {to_utc(d) for d in self.recurrence.deleted}
+
+    @property
+    def continues(self) -> bool:
+        """True when the series has occurrences starting at or after ``planned_until`` (those
+        the booking does not hold yet)."""
+        if isinstance(self.recurrence.range, NoEndRange):
+            return True
+        until = to_utc(self.planned_until)
+        return any(
+            item.start >= until
+            for item in iter_occurrences(
+                self.recurrence, self.first_start, self.first_end, self.time_zone
+            )
+        )
+
+
 class BookingState(StrEnum):
     """A booking holds its windows while active; a released booking holds none."""
 
@@ -69,7 +132,8 @@ class Booking:
 
     ``sequence_seen`` is the highest meeting sequence number vmrsched has acted on; an older one is
     stale. There is at most one booking per meeting (``meeting_key``); a released booking may be
-    booked again (the store reactivates it).
+    booked again (the store reactivates it). ``series`` is what a series' windows were planned
+    from (None for a single meeting, and for series booked before vmrsched kept it).
     """
 
     booking_id: str
@@ -82,6 +146,7 @@ class Booking:
     sequence_seen: int
     created: datetime
     updated: datetime
+    series: SeriesPlan | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.created, "created")

@@ -225,9 +225,14 @@ def _cancel(ctx: _Plan) -> Decision:
         return ctx.decide(Outcome.CANCELLED, reason, release)
     key = occurrence_key(message.occurrence_original_start)
     kept = tuple(item for item in booking.windows if item.occurrence_key != key)
-    if len(kept) == len(booking.windows):
+    plan = booking.series
+    if plan is not None and not plan.is_deleted(message.occurrence_original_start):
+        # Remembered even without a window (beyond the horizon), so that extending the series
+        # later does not bring the occurrence back.
+        plan = plan.with_deleted(message.occurrence_original_start)
+    elif len(kept) == len(booking.windows):
         return ctx.decide(Outcome.IGNORED, f"cancelled occurrence {key} holds no window")
-    move = MoveWindows(booking.booking_id, kept, message.sequence)
+    move = MoveWindows(booking.booking_id, kept, message.sequence, plan)
     return ctx.decide(Outcome.CANCELLED, f"occurrence {key} cancelled", move)
 
 
@@ -241,7 +246,9 @@ def _past(ctx: _Plan, wanted: PlannedWindows) -> Decision:
         # Decline this occurrence only: the rest of the series keeps its VMR.
         reason = "this occurrence is over"
         template = TemplateName(reply_outcome.value)
-        move = MoveWindows(ctx.booking.booking_id, wanted.windows, ctx.message.sequence)
+        move = MoveWindows(
+            ctx.booking.booking_id, wanted.windows, ctx.message.sequence, wanted.series
+        )
         reply = Decline(template, ctx.variables_for(template), reason)
         return ctx.decide(reply_outcome, reason, move, reply)
     return ctx.decline(reply_outcome, "the meeting is over")
@@ -289,6 +296,7 @@ def _book(
             wanted.windows,
             sequence,
             new_reservation,
+            wanted.series,
         )
         reason = f"booked {alias} for {len(wanted.windows)} window(s)"
         actions: tuple[Action, ...] = (book,)
@@ -307,6 +315,7 @@ def _book(
             wanted.windows,
             sequence,
             new_reservation,
+            wanted.series,
         )
         reason = f"moved from {booking.alias} to {alias}"
         return ctx.decide(
@@ -315,7 +324,7 @@ def _book(
     if same_windows(booking.windows, wanted.windows):
         why = "our own update came back" if _is_our_write(message) else "nothing changed"
         return ctx.decide(Outcome.IGNORED, f"{why} for booking {booking.booking_id}")
-    move = MoveWindows(booking.booking_id, wanted.windows, sequence)
+    move = MoveWindows(booking.booking_id, wanted.windows, sequence, wanted.series)
     reason = f"moved to {len(wanted.windows)} window(s)"
     return ctx.decide(Outcome(template.value), reason, move, ctx.accept(template, alias, numeric))
 
@@ -370,7 +379,7 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
     instructions = _write(message, booking.token_id, booking.alias, booking.numeric_alias)
     if not same_windows(booking.windows, wanted.windows):
         template = _EDITED[wanted.scope]
-        move = MoveWindows(booking.booking_id, wanted.windows, message.sequence)
+        move = MoveWindows(booking.booking_id, wanted.windows, message.sequence, wanted.series)
         reply = ctx.accept(template, booking.alias, booking.numeric_alias)
         return ctx.decide(
             Outcome(template.value), "moved; instructions restored", move, instructions, reply

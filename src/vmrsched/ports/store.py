@@ -300,6 +300,11 @@ class Store(Protocol):
         contains ``at`` (start included, end excluded), or None."""
         ...
 
+    def bookings_to_extend(self, before: datetime, *, limit: int = 100) -> list[Booking]:
+        """Up to ``limit`` active bookings of series that have occurrences beyond their windows
+        and were planned only up to a time before ``before``, the earliest planned first."""
+        ...
+
     def booking_for_alias(self, alias: str) -> Booking | None:
         """The booking, in any state and at any time, whose alias (in any case) or numeric alias
         is ``alias``, or None. An alias stays its reservation's, so it names one booking."""

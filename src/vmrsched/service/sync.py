@@ -6,7 +6,8 @@ plans (pure domain code) and records the decision, the booking it leads to and i
 in one transaction (``Store.record_decision``). Up to ``DECISIONS_PER_COMMIT`` messages are
 recorded in one batch (``Store.batch``: one commit, one disk flush, each decision still all or
 nothing). Only when every message of a page is committed does the cursor move. Effects are
-performed afterwards by `vmrsched.service.apply`, and only ever on committed decisions.
+performed afterwards by `vmrsched.service.apply`, and only ever on committed decisions. Each pass
+ends by extending the series bookings whose horizon came near (`vmrsched.service.horizon`).
 
 A crash at any line therefore loses nothing and does nothing twice: before the cursor moves, the
 page is read again and its messages are found decided; after it moves, the decisions are recorded
@@ -54,6 +55,7 @@ from vmrsched.ports.store import (
 from vmrsched.service import crashpoints
 from vmrsched.service.clock import Clock
 from vmrsched.service.effects import instructions_effect, reply_effect
+from vmrsched.service.horizon import extend_series
 from vmrsched.service.rules import Rules
 
 log = structlog.get_logger(__name__)
@@ -92,6 +94,7 @@ class PassReport:
     pages: int
     processed: tuple[Processed, ...]
     resynced: bool
+    extended: int = 0  # series bookings extended as time passed (`horizon.extend_series`)
 
     @property
     def decided(self) -> int:
@@ -170,7 +173,10 @@ class _Pass:
             cursor = page.cursor
             if not page.more:
                 break
-        report = PassReport(pages=pages, processed=tuple(processed), resynced=resynced)
+        extended = extend_series(store, self.clock, self.rules, mailbox=address)
+        report = PassReport(
+            pages=pages, processed=tuple(processed), resynced=resynced, extended=extended
+        )
         if report.processed:
             log.info(
                 "pass_done",
@@ -344,6 +350,7 @@ def _booking_after(
                 sequence_seen=max(action.sequence, current.sequence_seen if current else 0),
                 created=current.created if current is not None else now,
                 updated=now,
+                series=action.series,
             )
         elif current is None:
             continue
@@ -353,6 +360,7 @@ def _booking_after(
                 windows=action.windows,
                 sequence_seen=max(current.sequence_seen, action.sequence),
                 updated=now,
+                series=action.series,
             )
         elif isinstance(action, Rebook):
             current = dataclasses.replace(
@@ -364,6 +372,7 @@ def _booking_after(
                 state=BookingState.ACTIVE,
                 sequence_seen=max(current.sequence_seen, action.sequence),
                 updated=now,
+                series=action.series,
             )
         elif isinstance(action, Release):
             current = dataclasses.replace(

@@ -628,19 +628,11 @@ def test_a_forward_waiting_with_the_original_makes_one_booking_and_one_reply(
     assert live.responses(BOB, "Both waiting") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product gap: a no-end series is booked to series_horizon once and never extended as "
-        "time passes (issue 4 §1); only a new message re-plans it (src/vmrsched/domain/windows.py "
-        "module docstring; no pass or task in src/vmrsched/service/ re-plans active no-end "
-        "bookings), so the VMR stops working after the horizon"
-    ),
-)
 def test_a_series_without_end_is_extended_as_time_passes(
     live_factory: Callable[..., LiveService],
 ) -> None:
-    """Twenty days on, the next pass books the no-end series' occurrences of the next ten days."""
+    """Twenty days on, the next pass books the no-end series' occurrences of the next ten days
+    (recorded once, no reply); the days in between are over and get no window."""
     live = live_factory(start=False, meetings={"series_horizon_days": 10})
     clock = ManualClock(datetime.now(UTC))
     live.components = dataclasses.replace(live.components, clock=clock)
@@ -660,5 +652,9 @@ def test_a_series_without_end_is_extended_as_time_passes(
     clock.advance(timedelta(days=20))
     live.send(BOB, "Wake up", live.body_with_token(BOB, clock=clock), hours_from_now=24 * 21)
     live.wait_for_replies(2)
-    later = local(anchor.date() + timedelta(days=25), anchor.time())
-    assert any(start <= later < end for start, end in booked_windows(live, ALICE, item))
+    days = [anchor.date() + timedelta(days=n) for n in (*range(10), *range(20, 30))]
+    assert booked_windows(live, ALICE, item) == expected_windows(days, anchor.time(), HOUR)
+    live.send(BOB, "Again", live.body_with_token(BOB, clock=clock), hours_from_now=24 * 22)
+    live.wait_for_replies(3)
+    assert decisions(live, ALICE, item) == ["accept_new_recurring_series", "series_extended"]
+    assert live.responses(ALICE, "For ever") == ["Accepted"]

@@ -150,3 +150,17 @@ def live_booking(conn: Connection, alias: str, at: datetime) -> Booking | None:
     if found is None:
         return None
     return booking_where(conn, bookings.c.booking_id == found)
+
+
+def bookings_to_extend(conn: Connection, before: datetime, limit: int) -> list[Booking]:
+    """Active series bookings planned only up to a time before ``before``, oldest plan first."""
+    ids = conn.execute(
+        sa.select(bookings.c.booking_id)
+        .where(bookings.c.series_planned_until.is_not(None))
+        .where(bookings.c.series_planned_until < before)
+        .where(bookings.c.state.in_(mapping.BOOKING_LIVE_STATES))
+        .order_by(bookings.c.series_planned_until, bookings.c.booking_id)
+        .limit(max(0, limit))
+    ).scalars()
+    found = [booking_where(conn, bookings.c.booking_id == booking_id) for booking_id in ids]
+    return [booking for booking in found if booking is not None]

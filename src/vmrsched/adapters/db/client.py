@@ -188,6 +188,10 @@ class SqlStore:
         with self._tx(write=False) as conn:
             return claims.live_booking(conn, alias, at)
 
+    def bookings_to_extend(self, before: datetime, *, limit: int = 100) -> list[Booking]:
+        with self._tx(write=False) as conn:
+            return claims.bookings_to_extend(conn, before, limit)
+
     def booking_for_alias(self, alias: str) -> Booking | None:
         with self._tx(write=False) as conn:
             return listing.booking_for_alias(conn, alias)

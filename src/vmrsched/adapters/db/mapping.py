@@ -8,7 +8,7 @@ from typing import Any
 
 from vmrsched.adapters.db import codec
 from vmrsched.domain.actions import Decision
-from vmrsched.domain.bookings import Booking, BookingState, Window
+from vmrsched.domain.bookings import Booking, BookingState, SeriesPlan, Window
 from vmrsched.domain.reservations import Reservation, ReservationState
 from vmrsched.ports.store import JSON, Effect, EffectState, Event, MeetingSummary, Subscription
 
@@ -60,7 +60,18 @@ def booking_row(booking: Booking) -> dict[str, Any]:
         "sequence_seen": booking.sequence_seen,
         "created": booking.created,
         "updated": booking.updated,
+        "series": None if booking.series is None else codec.encode(booking.series),
+        "series_planned_until": _extend_from(booking),
     }
+
+
+def _extend_from(booking: Booking) -> datetime | None:
+    # Only what the periodic extension must look at gets a value: an active series with
+    # occurrences beyond what the booking holds.
+    plan = booking.series
+    if plan is None or not booking.is_active or not plan.continues:
+        return None
+    return plan.planned_until
 
 
 def window_rows(booking: Booking) -> list[dict[str, Any]]:
@@ -89,11 +100,14 @@ def booking_from_rows(row: Row, windows: Sequence[Row]) -> Booking:
         sequence_seen=row["sequence_seen"],
         created=row["created"],
         updated=row["updated"],
+        series=None if row.get("series") is None else _CODEC.decode(SeriesPlan, row["series"]),
     )
 
 
 # Names the domain's modules import for annotations only (under TYPE_CHECKING).
-_CODEC = codec.Codec({"Window": Window, "datetime": datetime, "timedelta": timedelta})
+_CODEC = codec.Codec(
+    {"Window": Window, "SeriesPlan": SeriesPlan, "datetime": datetime, "timedelta": timedelta}
+)
 
 
 def decision_to_json(decision: Decision) -> JSON:

@@ -120,6 +120,11 @@ bookings = sa.Table(
     sa.Column("state", STATE, nullable=False),
     sa.Column("sequence_seen", sa.Integer(), nullable=False),
     *_timestamps(),
+    # A series' plan (domain SeriesPlan as tagged JSON), and while the booking is active and the
+    # series has occurrences it does not hold yet, the time they start from (what the periodic
+    # extension looks for; NULL: nothing to extend).
+    sa.Column("series", sa.JSON(), nullable=True),
+    sa.Column("series_planned_until", UTCDateTime(), nullable=True, index=True),
 )
 
 # One row per occurrence window; re-planning a booking replaces all of its rows in one transaction.
