@@ -27,7 +27,8 @@ What each knob simulates, and in which shape Exchange answers, is in `docs/excha
   `graph_max_concurrent`, `graph_budget_calls`, `graph_budget_window_ms` (null switches one off);
   a refusal is a 429 with `Retry-After`;
 - `graph_delta_epoch`: changing it makes every Graph delta token issued before answer 410
-  `syncStateNotFound` (Outlook delta tokens live in a bounded cache and do expire).
+  `syncStateNotFound` (Outlook delta tokens live in a bounded cache and do expire);
+- `graph_notification_http`: accept ``http://`` notification URLs (Graph demands HTTPS).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class KnobSettings:
     graph_budget_calls: int | None = 10_000
     graph_budget_window_ms: int = 600_000
     graph_delta_epoch: int = 0
+    graph_notification_http: bool = False
 
     def __post_init__(self) -> None:
         _check_optional_positive("max_concurrent", self.max_concurrent)
@@ -102,6 +104,8 @@ class KnobSettings:
         _check_optional_positive("graph_budget_calls", self.graph_budget_calls)
         _check_int_range("graph_budget_window_ms", self.graph_budget_window_ms, 1, 86_400_000)
         _check_int_range("graph_delta_epoch", self.graph_delta_epoch, 0, 2**31 - 1)
+        if not isinstance(self.graph_notification_http, bool):
+            raise KnobError("graph_notification_http must be true or false")
         _check_optional_positive("budget_calls", self.budget_calls)
         _check_int_range("concurrency_back_off_ms", self.concurrency_back_off_ms, 0, 86_400_000)
         _check_int_range("budget_window_ms", self.budget_window_ms, 1, 86_400_000)

@@ -71,8 +71,14 @@ async def realism_middleware(
     return await handler(request)
 
 
-def build_app(sim: Simulator, admin_key: str | None = None) -> web.Application:
-    """The aiohttp application serving `sim` (a random admin key unless one is given)."""
+def build_app(
+    sim: Simulator, admin_key: str | None = None, *, ca_file: Path | None = None
+) -> web.Application:
+    """The aiohttp application serving `sim` (a random admin key unless one is given).
+
+    `ca_file` is the simulator's own CA: Graph change notifications trust it besides the
+    system's CAs, so a test receiver can use a certificate from it.
+    """
     load_operations()
     app = web.Application(
         middlewares=[realism_middleware],
@@ -83,7 +89,7 @@ def build_app(sim: Simulator, admin_key: str | None = None) -> web.Application:
     app[STOPPING_KEY] = asyncio.Event()
     _add_identity_routes(app, sim)
     ews_endpoint.add_routes(app)
-    graph_endpoint.add_routes(app)
+    graph_endpoint.add_routes(app, ca_file=ca_file)
     admin.add_routes(app)
     return app
 
@@ -169,9 +175,15 @@ def _url_host(host: str) -> str:
 class _Server:
     """The runner, site and stop sequence shared by `start_in_thread` and `serve`."""
 
-    def __init__(self, sim: Simulator, admin_key: str, ssl_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        admin_key: str,
+        ssl_context: ssl.SSLContext | None,
+        ca_file: Path | None = None,
+    ) -> None:
         self.sim = sim
-        self.app = build_app(sim, admin_key)
+        self.app = build_app(sim, admin_key, ca_file=ca_file)
         self.ssl_context = ssl_context
         self.runner = web.AppRunner(
             self.app, shutdown_timeout=SHUTDOWN_GRACE_S, handle_signals=False, access_log=None
@@ -225,7 +237,7 @@ def start_in_thread(
     key = admin_key or new_admin_key()
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
-    server = _Server(sim, key, ssl_context)
+    server = _Server(sim, key, ssl_context, ca_file)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     failure: list[BaseException] = []
@@ -293,7 +305,7 @@ async def serve(
     ssl_context, ca_file = _tls_material(tls_on, cert_dir, host)
     key = admin_key or new_admin_key()
     sock = _bind(host, port)
-    server = _Server(sim, key, ssl_context)
+    server = _Server(sim, key, ssl_context, ca_file)
     await server.start(sock)
     scheme = "https" if tls_on else "http"
     base_url = f"{scheme}://{_url_host(host)}:{sock.getsockname()[1]}"

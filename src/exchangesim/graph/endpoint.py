@@ -21,9 +21,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aiohttp import web
 
-from exchangesim.graph import batch, routing
+from exchangesim.graph import batch, routing, subscription_routes
 from exchangesim.graph.context import GraphCall, GraphResult
 from exchangesim.graph.errors import GraphError, bad_request, from_store_error
+from exchangesim.graph.notifier import Notifier
 from exchangesim.graph.odata import Prefer, Query
 from exchangesim.identity import InvalidToken, audiences
 from exchangesim.store.errors import StoreError
@@ -32,6 +33,7 @@ from exchangesim.webkeys import SIM_KEY, STOPPING_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
 
     from exchangesim.identity import Principal
     from exchangesim.knobs import FaultKind
@@ -58,10 +60,18 @@ _TOKEN_MESSAGES: Final = {
 }
 
 
-def add_routes(app: web.Application) -> None:
-    """Route ``/v1.0/{path}`` (any method) to the Graph front-end."""
+NOTIFIER_KEY: web.AppKey[Notifier] = web.AppKey("exchangesim_graph_notifier", Notifier)
+
+
+def add_routes(app: web.Application, *, ca_file: Path | None = None) -> None:
+    """Route ``/v1.0/{path}`` (any method) to the Graph front-end; start the notifier with the
+    server (it trusts the system's CAs and ``ca_file``, the simulator's own)."""
     from exchangesim.graph import actions, delta, events, messages  # noqa: F401, PLC0415 (register)
 
+    notifier = Notifier(app[SIM_KEY], ca_file)
+    app[NOTIFIER_KEY] = notifier
+    app.on_startup.append(notifier.start)
+    app.on_cleanup.append(notifier.stop)
     app.router.add_route("*", "/v1.0/{graph_path:.*}", handle_graph)
 
 
@@ -133,6 +143,16 @@ async def handle_graph(request: web.Request) -> web.StreamResponse:
                 service_root=service_root,
                 request_id=request_id,
                 dispatch=dispatch,
+            )
+        elif path.casefold().startswith("/subscriptions"):
+            result = await subscription_routes.handle(
+                sim,
+                principal,
+                request.app[NOTIFIER_KEY],
+                method=request.method,
+                path=path,
+                body=body,
+                service_root=service_root,
             )
         else:
             injected = sim.knobs.draw_fault("graph")

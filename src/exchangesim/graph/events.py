@@ -7,12 +7,13 @@ a window), .../event-list-instances (a series' occurrences and exceptions in a w
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from exchangesim.graph.collection import entity, page
 from exchangesim.graph.errors import GraphError, not_found
 from exchangesim.graph.ids import store_id
+from exchangesim.graph.render_common import parse_instant
 from exchangesim.graph.render_event import render_event
 from exchangesim.graph.routing import CAL, ID, NOT_DELTA, route
 from exchangesim.store import calendar as store_calendar
@@ -20,6 +21,7 @@ from exchangesim.store.items import CalendarItem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from exchangesim.graph.context import GraphCall, GraphResult
 
@@ -38,20 +40,7 @@ def window(params: Mapping[str, str]) -> tuple[datetime, datetime]:
             "This request requires a time window specified by the query string parameters "
             "StartDateTime and EndDateTime.",
         )
-    return _instant(start, "startDateTime"), _instant(end, "endDateTime")
-
-
-def _instant(text: str, name: str) -> datetime:
-    value = text.strip().replace(" ", "+").replace("Z", "+00:00")
-    if "." in value:
-        head, _, tail = value.partition(".")
-        digits = "".join(c for c in tail if c.isdigit())
-        value = f"{head}.{digits[:6]}{tail[len(digits) :]}"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise GraphError(400, "ErrorInvalidParameter", f"Cannot read {name}: '{text}'.") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return parse_instant(start, "startDateTime"), parse_instant(end, "endDateTime")
 
 
 def own_event(call: GraphCall, event_id: str) -> CalendarItem:

@@ -84,6 +84,20 @@ def parse_local(data: Any, field: str) -> tuple[datetime, str]:
     return value.astimezone(UTC), name
 
 
+def parse_instant(text: str, name: str) -> datetime:
+    """An ISO 8601 instant from a query or body (up to 7 fraction digits; no offset: UTC)."""
+    value = text.strip().replace(" ", "+").replace("Z", "+00:00")
+    if "." in value:
+        head, _, tail = value.partition(".")
+        digits = "".join(c for c in tail if c.isdigit())
+        value = f"{head}.{digits[:6]}{tail[len(digits) :]}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"Cannot read {name}: '{text}'.", "ErrorInvalidParameter") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def recipient(address: Address | None) -> dict[str, Any] | None:
     """A ``recipient``: ``{"emailAddress": {"name", "address"}}``."""
     if address is None:

@@ -269,3 +269,17 @@ async def test_an_unknown_or_foreign_id_is_not_found(fresh_server: SimServer) ->
     assert foreign.error_code == "ErrorItemNotFound"
     assert junk.status == 400
     assert junk.error_code == "ErrorInvalidIdMalformed"
+
+
+async def test_a_well_known_folder_resolves_to_its_id(fresh_server: SimServer) -> None:
+    """GET /mailFolders/inbox gives the inbox's id and counts; the id names the same folder."""
+    send_message(
+        fresh_server.sim.store, ALICE, Message(subject="count me", to_recipients=(Address(BOB),))
+    )
+    async with GraphClient(fresh_server) as graph:
+        inbox = await graph.get(f"/users/{BOB}/mailFolders/inbox")
+        by_id = await graph.get(f"/users/{BOB}/mailFolders/{inbox.body['id']}/messages")
+    assert inbox.status == 200
+    assert inbox.body["displayName"] == "Inbox"
+    assert (inbox.body["totalItemCount"], inbox.body["unreadItemCount"]) == (1, 1)
+    assert [m["subject"] for m in by_id.body["value"]] == ["count me"]
