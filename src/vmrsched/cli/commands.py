@@ -16,6 +16,7 @@ import structlog
 from vmrsched import bootstrap
 from vmrsched.cli.edge import CONFIG, FAILED, OK, UsageError
 from vmrsched.config import ConfigError, load_installation_key, load_settings
+from vmrsched.ports.mailbox import MailboxUnavailableError
 from vmrsched.service import installation
 from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks
@@ -89,7 +90,14 @@ def run(config: Path, *, take_over: bool = False) -> int:
         mailbox = bootstrap.open_mailbox(settings)
         try:
             ours, host = bootstrap.installation_key(settings).key_id, socket.gethostname()
-            installation.claim(mailbox, ours, host, components.clock, take_over=take_over)
+            first_heartbeat = None
+            try:
+                installation.claim(mailbox, ours, host, components.clock, take_over=take_over)
+            except MailboxUnavailableError as exc:
+                # Exchange is down right now: start anyway (the service waits out outages) and
+                # let the heartbeat check the marker as soon as Exchange answers.
+                log.warning("installation_claim_deferred", mailbox=mailbox.address, error=str(exc))
+                first_heartbeat = timedelta(0)
             tasks = service_tasks(components.service_parts(mailbox))
             tasks.append(
                 periodic(
@@ -98,6 +106,7 @@ def run(config: Path, *, take_over: bool = False) -> int:
                     functools.partial(
                         installation.heartbeat, mailbox, ours, host, components.clock
                     ),
+                    first_delay=first_heartbeat,
                 )
             )
             tasks.append(web_task(build_app(web_options(components)), settings.web.listen))

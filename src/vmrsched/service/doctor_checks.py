@@ -323,12 +323,14 @@ def outsider_check(address: str, error: ProbeError | None) -> Check:
         )
     if error.reason is Refusal.OUT_OF_SCOPE:
         return Check(check_id, Status.PASS, f"{address} is refused: the scope holds")
-    if error.reason is Refusal.NO_MAILBOX:
+    if error.reason in (Refusal.NO_MAILBOX, Refusal.EWS_BLOCKED):
+        why = "there is no mailbox" if error.reason is Refusal.NO_MAILBOX else "EWS is off for"
         return Check(
             check_id,
             Status.WARN,
-            f"there is no mailbox {address}, so the scope was not tested",
-            "give --probe-outsider the address of a real mailbox outside the scheduling group",
+            f"{why} {address}, so the scope was not tested",
+            "give --probe-outsider the address of a real mailbox outside the scheduling group "
+            "that has EWS enabled",
         )
     return _refused(check_id, error, f"{address} could not be probed")
 
@@ -347,6 +349,14 @@ def organizer_check(address: str, error: ProbeError | None) -> Check:
             f"the app may not open {address}: vmrsched cannot write instructions into its "
             "meetings (placeholder and missing_token = allocate flows)",
             f"add {address} (directly, not through a nested group) to the scheduling group",
+        )
+    if error.reason is Refusal.EWS_BLOCKED:
+        return Check(
+            check_id,
+            Status.FAIL,
+            f"EWS is switched off for {address} (HTTP 403): vmrsched cannot write instructions "
+            "into its meetings",
+            f"Set-CASMailbox {address} -EwsEnabled $true",
         )
     return _refused(check_id, error, f"{address} could not be opened")
 

@@ -62,6 +62,18 @@ def test_a_configuration_is_created_read_updated_and_deleted(
         folder.get_user_configuration(name="Test.Config")
 
 
+def test_times_read_back_in_utc_whole_seconds(
+    fresh_server: SimServer, exchangelib_accounts: AccountFactory
+) -> None:
+    """A DateTime value written with a fraction and an offset reads back as EWS writes times
+    (UTC, whole seconds), the only form exchangelib parses."""
+    account = exchangelib_accounts(fresh_server, ALICE)
+    written = datetime(2027, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    account.inbox.create_user_configuration(name="Times", dictionary={"when": written})
+    config = account.inbox.get_user_configuration(name="Times")
+    assert config.dictionary["when"] == written.replace(microsecond=0)
+
+
 def test_configurations_are_not_items_of_their_folder(
     fresh_server: SimServer, exchangelib_accounts: AccountFactory
 ) -> None:

@@ -20,10 +20,12 @@ from exchangesim.store import (
     Recurrence,
     Store,
     WeeklyPattern,
+    configurations,
     send_meeting,
     send_message,
     update_meeting,
 )
+from exchangesim.store.configurations import DictionaryObject, UserConfiguration
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,13 +59,25 @@ def _busy_store(store: Store) -> Store:
     update_meeting(store, occurrence.id, {"location": "Elsewhere"})
     send_message(store, ALICE.email, Message(subject="note", to_recipients=(BOB,)))
     store.create_folder(ALICE.email, "inbox", "Archive")
+    configurations.create(
+        store,
+        UserConfiguration(
+            item_id="",
+            folder_id=store.folder(VMR.email, "root").id,
+            name="vmrsched.Installation",
+            dictionary=(
+                (DictionaryObject("String", ("Host",)), DictionaryObject("String", ("a",))),
+            ),
+        ),
+    )
     return store
 
 
 def test_save_then_load_round_trips_everything(
     store: Store, tmp_path: Path, clock: FakeClock
 ) -> None:
-    """A loaded store equals the saved one: mailboxes, folders, items, journals, counters."""
+    """A loaded store equals the saved one: mailboxes, folders, items, journals, counters,
+    user configuration objects."""
     _busy_store(store)
     path = tmp_path / "state" / "exchangesim.json"
     state.save(store, path)

@@ -275,6 +275,23 @@ def test_our_own_marker_passes(serve: Callable[[str], SimServer], tmp_path: Path
     assert "held by this installation" in checks["installation.marker"]["summary"]
 
 
+def test_an_organizer_with_ews_off_fails_the_organizer_check(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """Erin (demo tenant: Set-CASMailbox -EwsEnabled $false) as the probe organizer:
+    scope.organizer fails naming the mailbox switch; the probe meeting is not attempted."""
+    server = serve(DEMO_TENANT)
+    settings = settings_from_mapping(doctor_config(server, tmp_path), base=tmp_path)
+    options = DoctorOptions(as_json=True, probe_organizer="erin@contoso.com", probe_meeting=True)
+    out = io.StringIO()
+    assert run_doctor(settings, options, out) == 1
+    checks = {c["id"]: c for c in json.loads(out.getvalue())["checks"]}
+    assert checks["scope.organizer"]["status"] == "fail"
+    assert "EWS is switched off for erin@contoso.com" in checks["scope.organizer"]["summary"]
+    assert "Set-CASMailbox erin@contoso.com -EwsEnabled $true" in checks["scope.organizer"]["fix"]
+    assert checks["resource.probe_meeting"]["status"] == "skip"
+
+
 def test_text_output_shows_each_check_with_its_fix(
     serve: Callable[[str], SimServer], tmp_path: Path
 ) -> None:
