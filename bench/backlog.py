@@ -9,14 +9,15 @@ EWS adapter, SQLite file in a temporary folder).
    through the simulator's store API as the organizers (not measured). Then the service starts
    and the clock runs until every organizer has a MeetingResponse for each meeting.
    Printed: time to clear, meetings per second, EWS calls per meeting (the simulator's
-   per-operation counters), peak RSS of this process.
+   per-operation counters), CPU time per meeting and peak RSS of this process.
 2. Latency with push: an organizer sends meetings one by one with exchangelib (CreateItem,
    SendToAllAndSaveCopy); each is timed from the send to the acceptance in the organizer's
    inbox. Printed: p50 and p95.
 
-Usage (see docs/benchmarks.md for results)::
+The report (``backlog_report``) is a Markdown table, one column per run (``--runs``), with the
+machine and its load average, ready to paste into docs/benchmarks.md. Usage::
 
-    .venv/bin/python bench/backlog.py --n 1000 --latency-ms 50
+    .venv/bin/python bench/backlog.py --n 1000 --latency-ms 50 --runs 2
 """
 
 from __future__ import annotations
@@ -26,16 +27,14 @@ import asyncio
 import contextlib
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
@@ -63,6 +62,11 @@ from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import Supervisor
 from vmrsched.service.threads import in_thread
 
+# bench/ is a folder of scripts: its sibling module, also when this file is loaded by path.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from backlog_report import Result, report
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -76,30 +80,10 @@ SERIES_OCCURRENCES = 10
 POLL_S = 0.02
 
 
-@dataclass
-class Result:
-    """What one run measured."""
-
-    n: int
-    singles: int
-    latency_ms: float
-    seconds_to_clear: float = 0.0
-    seconds_to_first: float = 0.0
-    answered: int = 0
-    duplicates: int = 0
-    ews_calls: dict[str, int] = field(default_factory=dict)
-    rss_before_mib: float = 0.0
-    rss_peak_mib: float = 0.0
-    push_seconds: list[float] = field(default_factory=list)
-    push_calls: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def per_second(self) -> float:
-        return self.n / self.seconds_to_clear if self.seconds_to_clear else 0.0
-
-    @property
-    def calls_per_meeting(self) -> float:
-        return sum(self.ews_calls.values()) / self.n if self.n else 0.0
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) so far."""
+    times = os.times()
+    return times.user + times.system
 
 
 def peak_rss_mib() -> float:
@@ -250,6 +234,7 @@ async def measure(
 ) -> Result:
     """Seed the backlog, start the service, time both phases."""
     result = Result(n=n, singles=singles, latency_ms=latency_ms)
+    result.series_occurrences = SERIES_OCCURRENCES
     raw = demo_settings(server, folder, "127.0.0.1:0")
     raw.pop("web", None)  # no web API in the benchmark
     raw["service"]["poll_interval_seconds"] = 30
@@ -266,6 +251,8 @@ async def measure(
     server.sim.knobs.reset_counters()
 
     watch = InboxWatch(server.sim)
+    result.load_before = os.getloadavg()
+    cpu_began = _cpu_seconds()
     began = time.monotonic()
     mailbox = bootstrap.open_mailbox(settings)
     supervisor = Supervisor(
@@ -275,6 +262,8 @@ async def measure(
     service = asyncio.create_task(supervisor.run(stop))
     try:
         cleared = await wait_until(lambda: watch.count >= n, timeout_s)
+        result.cpu_seconds = _cpu_seconds() - cpu_began
+        result.load_after = os.getloadavg()
         first = watch.arrival(0) if n else began
         result.seconds_to_first = (first if first is not None else began) - began
         last = watch.arrival(n - 1) if n else began
@@ -344,60 +333,6 @@ def run(
         server.stop()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, round(fraction * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def report(result: Result, out: TextIO) -> None:
-    """The result table, with the issue's targets."""
-    calls = result.calls_per_meeting
-    series = f"{result.n - result.singles} weekly x{SERIES_OCCURRENCES}"
-    rows: list[tuple[str, str, str]] = [
-        ("meetings in backlog", f"{result.n} ({result.singles} singles, {series} series)", ""),
-        ("EWS latency", f"{result.latency_ms:.0f} ms per call", ""),
-        ("answered / duplicates", f"{result.answered} / {result.duplicates}", ""),
-        ("time to clear", f"{result.seconds_to_clear:.1f} s", ""),
-        ("time to first answer", f"{result.seconds_to_first:.1f} s", ""),
-        (
-            "meetings per second",
-            f"{result.per_second:.1f}",
-            _target(result.per_second >= 20, ">= 20"),
-        ),
-        ("EWS calls per meeting", f"{calls:.2f}", _target(calls <= 2, "<= 2")),
-        ("peak RSS (process)", f"{result.rss_peak_mib:.0f} MiB", ""),
-        ("RSS after seeding", f"{result.rss_before_mib:.0f} MiB (service not started)", ""),
-    ]
-    if result.push_seconds:
-        p50 = statistics.median(result.push_seconds)
-        p95 = percentile(result.push_seconds, 0.95)
-        rows += [
-            ("push latency p50", f"{p50:.2f} s over {len(result.push_seconds)}", ""),
-            ("push latency p95", f"{p95:.2f} s", _target(p95 <= 2, "<= 2 s")),
-            ("push: EWS calls/meeting", _per(result.push_calls, len(result.push_seconds)), ""),
-        ]
-    width = max(len(r[0]) for r in rows)
-    for label, value, target in rows:
-        print(f"{label.ljust(width)}  {value}{'  ' + target if target else ''}", file=out)
-    print("\nEWS calls in the backlog, by operation:", file=out)
-    for name, count in sorted(result.ews_calls.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<24} {count:>7}  ({count / max(result.n, 1):.2f}/meeting)", file=out)
-    if result.push_calls:
-        print("EWS calls in the latency phase, by operation (organizer's included):", file=out)
-        for name, count in sorted(result.push_calls.items(), key=lambda kv: -kv[1]):
-            print(f"  {name:<24} {count:>7}", file=out)
-
-
-def _per(calls: dict[str, int], count: int) -> str:
-    return f"{sum(calls.values()) / max(count, 1):.2f} (organizer's CreateItem included)"
-
-
-def _target(met: bool, text: str) -> str:
-    return f"target {text}: {'met' if met else 'NOT met'}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=1000, help="meetings in the backlog")
@@ -410,19 +345,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per phase")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs in a row, one table column each (default: 1)"
+    )
     args = parser.parse_args(argv)
     singles = args.singles if args.singles is not None else round(args.n * 0.8)
     singles = max(0, min(singles, args.n))
-    result = run(
-        n=args.n,
-        singles=singles,
-        latency_ms=args.latency_ms,
-        push_meetings=args.push_meetings,
-        timeout_s=args.timeout,
-        log_level=args.log_level,
-    )
-    report(result, sys.stdout)
-    return 0 if result.answered == result.n and not result.duplicates else 1
+    results = [
+        run(
+            n=args.n,
+            singles=singles,
+            latency_ms=args.latency_ms,
+            push_meetings=args.push_meetings,
+            timeout_s=args.timeout,
+            log_level=args.log_level,
+        )
+        for _ in range(max(1, args.runs))
+    ]
+    command = " ".join([".venv/bin/python bench/backlog.py", *(argv or sys.argv[1:])]).strip()
+    report(results, sys.stdout, command=command)
+    exact = all(r.answered == r.n and not r.duplicates for r in results)
+    return 0 if exact else 1
 
 
 if __name__ == "__main__":

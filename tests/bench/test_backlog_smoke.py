@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,10 +28,23 @@ def load_benchmark() -> ModuleType:
 
 
 @pytest.mark.timeout(180)
-def test_every_backlog_meeting_is_answered_exactly_once() -> None:
-    """Ten waiting meetings (singles and series) each get one answer; push meetings are timed."""
+def test_every_backlog_meeting_is_answered_exactly_once_with_one_call_each() -> None:
+    """Ten waiting meetings (singles and series) each get one answer, each reply one CreateItem
+    and no Sent Items lookup (first attempts); push meetings are timed; the report is a table."""
     backlog = load_benchmark()
     result = backlog.run(n=10, singles=8, latency_ms=0, push_meetings=2, timeout_s=60)
     assert (result.answered, result.duplicates) == (10, 0)
     assert len(result.push_seconds) == 2
-    assert result.ews_calls.get("CreateItem", 0) >= 10
+    assert result.ews_calls.get("CreateItem", 0) == 10
+    assert result.ews_calls.get("FindItem", 0) == 0
+    assert result.calls_per_meeting <= 2
+    assert result.cpu_seconds > 0
+
+    out = io.StringIO()
+    backlog.report([result, result], out, command="bench/backlog.py --n 10")
+    lines = out.getvalue().splitlines()
+    assert "| measure | run 1 | run 2 | target (issue 4) |" in lines
+    [calls] = [line for line in lines if line.startswith("| EWS calls per meeting |")]
+    assert calls.endswith("| ≤ 2: met |")
+    [exact] = [line for line in lines if line.startswith("| answered / duplicates |")]
+    assert "10 / 0" in exact

@@ -319,22 +319,27 @@ def _find_in(
     store = ctx.sim.store
     calendar_view = view is not None and local_name(view) == "CalendarView"
     attributes: dict[str, str] = {}
+    zone = request_zone(ctx)
+    words = (query.text or "").split() if query is not None else []
+
+    def wanted(item: Item) -> bool:
+        return (restriction is None or _satisfies(item, restriction, zone)) and (
+            not words or _query_matches(item, words)
+        )
+
+    # Folders are filtered on the stored items, so only matches are copied: a search in a big
+    # folder costs a scan, not a copy of every item (same result as filtering copies).
     if calendar_view:
         assert view is not None
         items, attributes = _calendar_window(ctx, folder, view)
+        items = [i for i in items if wanted(i)]
     elif traversal == "SoftDeleted":
         # Soft-deleted items live in the mailbox's Recoverable Items\Deletions folder.
-        items = store.items(folder.mailbox, "recoverableitemsdeletions")
+        items = store.items(folder.mailbox, "recoverableitemsdeletions", where=wanted)
     elif traversal == "Associated":
         items = []  # the simulator keeps no folder-associated (FAI) items
     else:
-        items = store.items(None, folder.id)
-    zone = request_zone(ctx)
-    if restriction is not None:
-        items = [i for i in items if _satisfies(i, restriction, zone)]
-    if query is not None and (query.text or "").strip():
-        words = (query.text or "").split()
-        items = [i for i in items if _query_matches(i, words)]
+        items = store.items(None, folder.id, where=wanted)
     if sort:
         items = sort_items(items, sort)
     elif not calendar_view:

@@ -347,11 +347,17 @@ class Store:
 
     # --- items -----------------------------------------------------------------------------
 
-    def items(self, mailbox: str | None, ref: str) -> list[Item]:
-        """Copies of the items in a folder (occurrences are not items: see `calendar_view`)."""
+    def items(
+        self, mailbox: str | None, ref: str, *, where: Callable[[Item], bool] | None = None
+    ) -> list[Item]:
+        """Copies of the items in a folder (occurrences are not items: see `calendar_view`).
+
+        With ``where``, only the items it accepts: it reads (never changes) the stored items
+        under the store's lock, so a search copies what it finds, not the whole folder.
+        """
         with self.transaction() as tx:
             _, folder = self._resolve_folder(tx, mailbox, ref)
-            return [copy.deepcopy(i) for i in folder.items.values()]
+            return [copy.deepcopy(i) for i in folder.items.values() if where is None or where(i)]
 
     def get_item(self, item_id: str) -> Item:
         """A copy of the item; occurrence ids give the occurrence (or its exception)."""

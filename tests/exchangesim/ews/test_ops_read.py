@@ -411,6 +411,30 @@ async def test_fractional_and_end_based_paging(fresh_server: SimServer) -> None:
     )
 
 
+async def test_a_restriction_and_a_query_string_both_apply(fresh_server: SimServer) -> None:
+    """FindItem answers only items that satisfy the Restriction and contain every word of the
+    QueryString, in a schema-valid answer."""
+    store = fresh_server.sim.store
+    for subject in ("keep alpha", "keep beta", "drop alpha", "keep alpha two"):
+        store.create_item(BOB, "drafts", Message(subject=subject))
+    restriction = (
+        '<m:Restriction><t:Contains ContainmentMode="Prefixed" ContainmentComparison='
+        '"IgnoreCase"><t:FieldURI FieldURI="item:Subject"/><t:Constant Value="keep"/>'
+        "</t:Contains></m:Restriction>"
+    )
+    body = (
+        f'<m:FindItem Traversal="Shallow">{shape("Default")}{restriction}'
+        f"<m:ParentFolderIds>{folder('drafts')}</m:ParentFolderIds>"
+        "<m:QueryString>alpha</m:QueryString></m:FindItem>"
+    )
+    async with EwsClient(fresh_server) as ews:
+        reply = await ews.call(body, impersonate=BOB)
+    assert reply.response_codes() == ["NoError"]
+    subjects = [e.text for e in reply.root.iter(f"{T}Subject")]
+    assert sorted(subjects) == ["keep alpha", "keep alpha two"]
+    assert_valid(reply)
+
+
 async def test_find_count_limit_is_1000(fresh_server: SimServer) -> None:
     """Without paging, more than 1000 results is ErrorExceededFindCountLimit (PolicyLimit
     1000); a larger page is cut to 1000 and says it was not the last."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -164,6 +165,32 @@ def test_items_handed_out_are_copies(store: Store) -> None:
     item = store.create_item(ALICE.email, "drafts", Message(subject="kept"))
     item.subject = "changed behind the store's back"
     assert store.get_item(item.id).subject == "kept"
+
+
+def test_a_filtered_listing_copies_only_the_items_it_returns(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`items(where=...)` tests the stored items and copies only the matches (a search in a big
+    folder must not copy it whole); the matches are still copies."""
+    for number in range(20):
+        store.create_item(ALICE.email, "drafts", Message(subject=f"draft {number}"))
+    copied: list[str] = []
+    real = copy.deepcopy
+
+    def counting(value: object, memo: dict[int, object] | None = None) -> object:
+        if isinstance(value, Message):
+            copied.append(value.subject)
+        return real(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting)
+    [found] = store.items(ALICE.email, "drafts", where=lambda item: item.subject == "draft 7")
+    monkeypatch.undo()
+
+    assert copied == ["draft 7"]
+    found.subject = "changed behind the store's back"
+    assert [i.subject for i in store.items(ALICE.email, "drafts") if i.id == found.id] == [
+        "draft 7"
+    ]
 
 
 def test_delete_modes_move_to_deleted_items_then_to_recoverable_items(store: Store) -> None:
