@@ -281,6 +281,13 @@ async def dispatch(
             result = route.handler(call, **args)
         except StoreError as exc:
             raise from_store_error(exc) from exc
+        except GraphError:
+            raise
+        except Exception as exc:
+            log.exception("graph_handler_failed handler=%s", route.name)
+            raise GraphError(
+                500, "InternalServerError", "An internal server error occurred."
+            ) from exc
         if call.applied:
             result.headers.setdefault("Preference-Applied", ",".join(call.applied))
         return result

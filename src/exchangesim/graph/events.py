@@ -88,3 +88,29 @@ def instances(call: GraphCall, event: str) -> GraphResult:
         )
     views = store_calendar.expand(master, start, end, 1000)
     return page(call, views, lambda i: render_event(i, call), f"events('{event}')/instances")
+
+
+@route("GET", "calendar", "Calendars.Read")
+def get_calendar(call: GraphCall) -> GraphResult:
+    """GET /users/{id}/calendar: the default calendar (https://learn.microsoft.com/graph/api/calendar-get)."""
+    from exchangesim.graph.ids import rest_id  # noqa: PLC0415
+
+    folder = call.sim.store.folder(call.mailbox, "calendar")
+    mailbox = call.sim.store.mailbox(call.mailbox)
+    data = {
+        "id": rest_id(folder.id),
+        "name": folder.display_name,
+        "color": "auto",
+        "hexColor": "",
+        "isDefaultCalendar": True,
+        "changeKey": folder.change_key,
+        "canShare": True,
+        "canViewPrivateItems": True,
+        "canEdit": True,
+        "allowedOnlineMeetingProviders": [],
+        "defaultOnlineMeetingProvider": "none",
+        "isTallyingResponses": True,
+        "isRemovable": False,
+        "owner": {"name": mailbox.display_name, "address": mailbox.address},
+    }
+    return entity(call, data, "calendars/$entity")

@@ -92,9 +92,17 @@ def _attendees(value: Any) -> dict[str, tuple[Attendee, ...]]:
 
 
 def event_changes(data: Any) -> dict[str, object]:
-    """Store field values for the properties present in ``data``."""
+    """Store field values for the properties present in ``data``; 400 for values of the wrong
+    type (Graph's ``RequestBodyRead``)."""
     if not isinstance(data, dict):
         raise bad_request("The request body must be an event object.")
+    try:
+        return _changes(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise bad_request(f"Cannot read the event: {exc}", "RequestBodyRead") from exc
+
+
+def _changes(data: dict[str, Any]) -> dict[str, object]:
     changes: dict[str, object] = {}
     for key, value in data.items():
         if key in _IGNORED or key.startswith("@"):

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from graph_harness import UNCONSENTED_APP, GraphClient, assert_shape_like, sample_body
-from harness import ALICE, DAVE, EWS_RESOURCE, LEGACY_APP, VMR, VMRSCHED_APP
+from harness import (
+    ALICE,
+    DAVE,
+    EWS_RESOURCE,
+    LEGACY_APP,
+    VMR,
+    VMRSCHED_APP,
+    make_sim,
+    start_sim_server,
+)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from harness import SimServer
 
 
@@ -123,3 +135,19 @@ async def test_me_is_the_signed_in_users_mailbox(sim_server: SimServer) -> None:
         mail = await graph.get("/me/messages")
     assert mine.status == 200
     assert mail.status == 403
+
+
+async def test_an_expired_token_is_401_with_graphs_lifetime_message(cert_dir: Path) -> None:
+    """A token used more than its hour (and the five minutes of skew) later: 401
+    InvalidAuthenticationToken, "Lifetime validation failed, the token is expired."."""
+    now = [datetime.now(UTC)]
+    server = start_sim_server(make_sim(clock=lambda: now[0]), cert_dir=cert_dir)
+    try:
+        token = server.app_token(VMRSCHED_APP, "https://graph.microsoft.com")
+        now[0] += timedelta(hours=2)
+        async with GraphClient(server, token=token) as graph:
+            reply = await graph.get(f"/users/{ALICE}/events")
+    finally:
+        server.stop()
+    assert reply.status == 401
+    assert reply.body["error"]["message"] == "Lifetime validation failed, the token is expired."

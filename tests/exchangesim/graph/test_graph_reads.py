@@ -240,6 +240,9 @@ async def test_a_series_lists_as_a_master_and_expands_into_instances(
         "numberOfOccurrences": 4,
     }
     assert [e["type"] for e in listed.body["value"]] == ["seriesMaster"]
+    graph_master = sample_body("events-list-seriesMaster-group.json")["value"][0]
+    assert_shape_like(listed.body["value"][0], graph_master)
+    assert set(master["recurrence"]["pattern"]) == set(graph_master["recurrence"]["pattern"])
     occurrences = instances.body["value"]
     assert [e["type"] for e in occurrences] == ["occurrence"] * 4
     assert {e["seriesMasterId"] for e in occurrences} == {master["id"]}
@@ -283,3 +286,12 @@ async def test_a_well_known_folder_resolves_to_its_id(fresh_server: SimServer) -
     assert inbox.body["displayName"] == "Inbox"
     assert (inbox.body["totalItemCount"], inbox.body["unreadItemCount"]) == (1, 1)
     assert [m["subject"] for m in by_id.body["value"]] == ["count me"]
+
+
+async def test_the_default_calendar_has_an_id_and_owner(sim_server: SimServer) -> None:
+    """GET /calendar names the default calendar and its owner."""
+    async with GraphClient(sim_server) as graph:
+        reply = await graph.get(f"/users/{VMR}/calendar")
+    assert reply.status == 200
+    assert reply.body["isDefaultCalendar"] is True
+    assert reply.body["owner"]["address"] == VMR

@@ -265,3 +265,38 @@ async def test_send_mail_delivers_and_keeps_a_sent_copy(fresh_server: SimServer)
     assert [m["subject"] for m in inbox] == ["Hello over Graph"]
     assert inbox[0]["body"] == {"contentType": "text", "content": "Hi Bob"}
     assert [m["subject"] for m in sent.body["value"]] == ["Hello over Graph"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("reminderMinutesBeforeStart", "soon"),
+        ("attendees", [{"emailAddress": "bob"}]),
+        ("start", {"dateTime": "tomorrow", "timeZone": "UTC"}),
+        ("start", {"dateTime": "2030-01-01T10:00:00", "timeZone": "Mars/Olympus"}),
+        (
+            "recurrence",
+            {"pattern": {"type": "hourly"}, "range": {"type": "noEnd", "startDate": "2030-01-01"}},
+        ),
+        (
+            "recurrence",
+            {
+                "pattern": {"type": "weekly", "interval": 1},
+                "range": {"type": "noEnd", "startDate": "2030-01-01"},
+            },
+        ),
+    ],
+)
+async def test_bad_event_values_are_400_and_create_nothing(
+    sim_server: SimServer, field: str, value: Any
+) -> None:
+    """A malformed property value is a 400 with Graph's error shape; the calendar is unchanged."""
+    body = meeting_body("Malformed", tomorrow_at(7), [])
+    body[field] = value
+    async with GraphClient(sim_server) as graph:
+        before = await graph.get(f"/users/{ALICE}/events?$top=1000&$select=subject")
+        reply = await graph.post(f"/users/{ALICE}/events", body)
+        after = await graph.get(f"/users/{ALICE}/events?$top=1000&$select=subject")
+    assert reply.status == 400, reply.body
+    assert set(reply.body["error"]) == {"code", "message", "innerError"}
+    assert after.body["value"] == before.body["value"]
