@@ -59,7 +59,7 @@ def addin_manifest(
 def deployment_commands(settings: Settings, group: str) -> str:
     """The deployment steps for ``settings`` with every value quoted."""
     public = settings.web.public_url.rstrip("/")
-    host = urlsplit(public).hostname or "<host>"
+    host = urlsplit(public).netloc or "<host>"  # NAA's redirect is the origin: host and port
     addin = settings.addin
     product = manifest_id(settings)
     manifest_url = f"{public}/addin/manifest.xml"
