@@ -10,7 +10,7 @@
 - ``POST /api/v1/reservations``: a reservation for the signed-in user (`signin`), limited per
   user (`limits`). Errors are ``{"error": code, "message": plain words}``.
 
-The contract with the add-in's JavaScript is ``docs/addin.md``.
+The contract with the add-in's JavaScript: ``docs/reference/addin-api.md``.
 """
 
 from __future__ import annotations
