@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from vmrsched.domain.instructions import insert_instructions
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
 from vmrsched.ports.mailbox import (
     ChangePage,
@@ -230,7 +231,11 @@ class FakeMailbox:
             if update.marker in meeting.markers:
                 return False
             meeting.markers.add(update.marker)
-            meeting.body_html = f"{meeting.body_html}\n{update.body_html}"
+            meeting.body_html = insert_instructions(
+                meeting.body_html,
+                update.body_html,
+                replace_placeholder=update.replace_placeholder,
+            )
             meeting.sequence += 1
             self.writes.append(update)
             if self.echo_writes:

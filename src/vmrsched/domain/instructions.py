@@ -5,16 +5,26 @@ if an admin's template does not place ``{{ alias_token }}`` itself, the token is
 block on a line of its own.
 """
 
+import re
 import string
 from html import escape
 from urllib.parse import quote
 
-from vmrsched.domain.bodies import INSTRUCTIONS_CLASS, PLACEHOLDER_CLASS
+from vmrsched.domain.bodies import (
+    INSTRUCTIONS_CLASS,
+    PLACEHOLDER_CLASS,
+    replace_block,
+    replace_marked,
+)
 from vmrsched.domain.reservations import Reservation
 from vmrsched.domain.templates import Rendered, TemplateName, TemplateSet
-from vmrsched.domain.tokens import TokenKey, issue_token
+from vmrsched.domain.tokens import PLACEHOLDER_PREFIX, TERMINATOR, TokenKey, issue_token
 
 JOIN_URL_FIELDS = frozenset({"alias", "numeric_alias"})
+_PLACEHOLDER = re.compile(
+    re.escape(PLACEHOLDER_PREFIX) + r"[A-Z0-9]{16,64}" + re.escape(TERMINATOR), re.IGNORECASE
+)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
 def join_url_problem(join_url_format: str) -> str | None:
@@ -98,3 +108,31 @@ def placeholder_block(
         f'<p style="margin:0;font-size:8pt;color:#808080">{shown}</p>\n</div>'
     )
     return Rendered(html=html, text=f"{rendered.text.rstrip()}\n\n{token}")
+
+
+def at_body_end(html: str, addition: str) -> str:
+    """``html`` with ``addition`` as the last thing inside its ``<body>`` (or at its end)."""
+    ends = list(_BODY_END.finditer(html))
+    if not ends:
+        return f"{html.rstrip()}\n{addition}" if html.strip() else addition
+    cut = ends[-1].start()
+    return f"{html[:cut]}{addition}\n{html[cut:]}"
+
+
+def insert_instructions(html: str, instructions_html: str, *, replace_placeholder: bool) -> str:
+    """The organizer's HTML body with the instructions in it, the rest kept as it was.
+
+    The placeholder block (the add-in's text and token, when it could not reach us) is replaced
+    by the instructions as a whole block (`replace_block`), so no block ends up inside the
+    placeholder's paragraph; a token in no block of its own is replaced in place. Otherwise what
+    is left of earlier instructions (their marked block, when healing) is replaced, or the
+    instructions go at the end of the body.
+    """
+    found = _PLACEHOLDER.search(html) if replace_placeholder else None
+    if found is None:
+        return replace_marked(html, INSTRUCTIONS_CLASS, instructions_html) or at_body_end(
+            html, instructions_html
+        )
+    return replace_block(html, found.group(0), instructions_html) or (
+        html[: found.start()] + instructions_html + html[found.end() :]
+    )

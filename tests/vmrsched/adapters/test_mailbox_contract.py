@@ -277,3 +277,22 @@ def test_the_installation_marker_is_not_a_message(world: World) -> None:
         InstallationMarker("a1b2c3d4", datetime(2027, 3, 1, 8, 0, tzinfo=UTC), "host-a")
     )
     assert drain(world, cursor)[0] == []
+
+
+def test_the_placeholder_gives_way_to_the_instructions(world: World) -> None:
+    """The placeholder block is replaced whole; the organizer's own text stays."""
+    block = '<div class="vmrsched-placeholder"><p>Soon</p><p>VMRP:-ABCDEFGHIJKLMNOP#</p></div>'
+    meeting = world.send("Placeholder block", body_html=f"<p>Agenda</p>{block}<p>Bye</p>")
+    (request,), _ = drain(world)
+    update = InstructionsUpdate(
+        organizer_email=request.organizer_email,
+        uid=request.uid,
+        body_html='<div class="vmrsched-instructions"><p>Join 81123456</p></div>',
+        marker=f"vmrsched:{request.meeting_key}:{request.sequence}",
+        idempotency_key=f"write:{request.message_id}",
+    )
+    assert world.mailbox.write_instructions(update) is True
+    body = world.organizer_body(meeting)
+    assert "VMRP:-" not in body
+    assert "Soon" not in body
+    assert body.index("Agenda") < body.index("Join 81123456") < body.index("Bye")

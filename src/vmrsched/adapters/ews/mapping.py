@@ -42,14 +42,9 @@ from exchangelib.recurrence import (
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
 from vmrsched.domain import recurrence as rec
-from vmrsched.domain.bodies import (
-    INSTRUCTIONS_CLASS,
-    html_to_text,
-    replace_block,
-    replace_marked,
-)
+from vmrsched.domain.bodies import html_to_text
+from vmrsched.domain.instructions import at_body_end, insert_instructions
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
-from vmrsched.domain.tokens import PLACEHOLDER_PREFIX, TERMINATOR
 from vmrsched.ports.mailbox import ReplyKind
 
 if TYPE_CHECKING:
@@ -64,10 +59,6 @@ UNKNOWN_CANCEL_SEQUENCE: Final = 2**31 - 1
 _MARKER_COMMENT: Final = re.compile(r"<!--\s*vmrsched-marker:\s*(\S+?)\s*-->")
 _MARKER_TEXT: Final = re.compile(r"vmrsched:[0-9a-f]{32}:\d+")
 _KEY_COMMENT: Final = re.compile(r"<!--\s*vmrsched-key:\s*(\S+?)\s*-->")
-_PLACEHOLDER: Final = re.compile(
-    re.escape(PLACEHOLDER_PREFIX) + r"[A-Z0-9]{16,64}" + re.escape(TERMINATOR), re.IGNORECASE
-)
-_BODY_END: Final = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
 # --- items → MeetingMessage ------------------------------------------------------------------
@@ -323,15 +314,7 @@ def to_recurrence(item: Any) -> rec.Recurrence | None:
 def with_marker(html: str, marker: str) -> str:
     """`html` carrying `marker` as an HTML comment at the end of its body (any earlier marker
     comment replaced)."""
-    return _at_body_end(_MARKER_COMMENT.sub("", html), f"<!-- vmrsched-marker: {marker} -->")
-
-
-def _at_body_end(html: str, addition: str) -> str:
-    ends = list(_BODY_END.finditer(html))
-    if not ends:
-        return f"{html.rstrip()}\n{addition}" if html.strip() else addition
-    cut = ends[-1].start()
-    return f"{html[:cut]}{addition}\n{html[cut:]}"
+    return at_body_end(_MARKER_COMMENT.sub("", html), f"<!-- vmrsched-marker: {marker} -->")
 
 
 def key_digest(key: str) -> str:
@@ -376,21 +359,6 @@ def response_item(
 def with_instructions(
     html: str, instructions_html: str, marker: str, *, replace_placeholder: bool
 ) -> str:
-    """The organizer's body with the instructions in it and our marker.
-
-    The placeholder block (the add-in's text and token, when it could not reach us) is replaced
-    by the instructions as a whole block (`replace_block`), so no block ends up inside the
-    placeholder's paragraph; a token in no block of its own is replaced in place. Otherwise what
-    is left of earlier instructions (their marked block, when healing) is replaced, or the
-    instructions go at the end of the body. The rest of the organizer's body is kept as it was.
-    """
-    found = _PLACEHOLDER.search(html) if replace_placeholder else None
-    if found is None:
-        updated = replace_marked(html, INSTRUCTIONS_CLASS, instructions_html) or _at_body_end(
-            html, instructions_html
-        )
-    else:
-        updated = replace_block(html, found.group(0), instructions_html) or (
-            html[: found.start()] + instructions_html + html[found.end() :]
-        )
+    """The organizer's body with the instructions in it (`insert_instructions`) and our marker."""
+    updated = insert_instructions(html, instructions_html, replace_placeholder=replace_placeholder)
     return with_marker(updated, marker)
