@@ -16,6 +16,7 @@ The contract with the add-in's JavaScript: ``docs/reference/addin-api.md``.
 from __future__ import annotations
 
 import json
+import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ OFFICE_JS: Final = "https://appsforoffice.microsoft.com"
 PLACEHOLDER_MARKER: Final = "{{placeholder_token}}"
 _REALM: Final = 'Bearer realm="vmrsched"'
 _MAX_BODY: Final = 16 * 1024
+#: What may not appear inside a quoted header value (RFC 9110 quoted-string).
+_HEADER_UNSAFE: Final = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,7 +276,8 @@ async def _reservation(request: web.Request) -> web.Response:
         user = await service.verifier.verify(token.strip())
     except SignInError as exc:
         log.warning("addin_token_refused", reason=exc.reason, remote=request.remote)
-        described = f'{_REALM}, error="invalid_token", error_description="{exc.reason}"'
+        reason = _HEADER_UNSAFE.sub(" ", exc.reason)
+        described = f'{_REALM}, error="invalid_token", error_description="{reason}"'
         return error(401, "unauthorized", exc.reason, {"WWW-Authenticate": described})
     except KeysUnavailableError:
         return error(503, "unavailable", "the sign-in service cannot be reached; try again")

@@ -45,6 +45,7 @@ KEYS_TTL: Final = timedelta(hours=24)
 REFRESH_GAP: Final = timedelta(minutes=1)
 FETCH_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_ALG_NAME = re.compile(r"[A-Za-z0-9]{1,12}")
 _FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError, jwt.PyJWTError)
 
 
@@ -123,8 +124,11 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise SignInError("the token is not a JWT") from None
-        if header.get("alg") != "RS256":
-            raise SignInError(f"tokens signed with {header.get('alg')!r} are not accepted")
+        alg = header.get("alg")
+        if alg != "RS256":
+            # The name is the caller's text: quote it only when it is a plausible algorithm name.
+            shown = repr(alg) if isinstance(alg, str) and _ALG_NAME.fullmatch(alg) else "that alg"
+            raise SignInError(f"tokens signed with {shown} are not accepted")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise SignInError("the token names no signing key")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -307,3 +308,16 @@ def test_the_tenant_comes_from_the_token_endpoint(tmp_path: Path) -> None:
     """``[addin] tenant_id`` defaults to the tenant of ``[exchange] token_endpoint``."""
     settings = make_settings(tmp_path, "https://login.microsoftonline.com")
     assert settings.addin.tenant_id == TENANT_ID
+
+
+async def test_a_hostile_header_cannot_break_the_challenge(addin_app: AddinApp) -> None:
+    """An ``alg`` with quotes and line breaks is refused with a clean, quoted challenge."""
+    token = forged({"tid": TENANT_ID}, {"alg": 'x"\r\nSet-Cookie: a=b', "kid": "k"})
+    status, body, response = await post(addin_app, token)
+    assert status == 401
+    assert "Set-Cookie" not in response.headers
+    challenge = response.headers["WWW-Authenticate"]
+    assert re.fullmatch(
+        r'Bearer realm="vmrsched", error="invalid_token", error_description="[^"]*"', challenge
+    )
+    assert "that alg" in body["message"]
