@@ -43,25 +43,37 @@ def page(
     context: str,
     *,
     default_order: tuple[str, bool] | None = None,
+    raw_order: Callable[[Any], Any] | None = None,
     page_size: int = DEFAULT_PAGE,
 ) -> GraphResult:
-    """One page of a collection, filtered and ordered on the rendered JSON."""
-    rendered = [render(r) for r in rows]
-    if call.query.filter is not None:
-        rendered = [r for r in rendered if call.query.filter(r)]
-    order = call.query.orderby or default_order
-    if order is not None:
-        prop, descending = order
-        rendered.sort(key=lambda r: _sort_key(path_value(r, prop)), reverse=descending)
+    """One page of a collection, filtered and ordered on the rendered JSON.
+
+    Without ``$filter`` and ``$orderby``, ``raw_order`` (the store-side key of the default
+    order) sorts the rows before rendering, so only the page is rendered.
+    """
     size = call.page_size(page_size)
     start = call.query.skip
-    chunk = rendered[start : start + size]
+    if call.query.filter is None and call.query.orderby is None and raw_order is not None:
+        descending = default_order is not None and default_order[1]
+        ordered = sorted(rows, key=lambda r: _sort_key(raw_order(r)), reverse=descending)
+        total = len(ordered)
+        chunk = [render(r) for r in ordered[start : start + size]]
+    else:
+        rendered = [render(r) for r in rows]
+        if call.query.filter is not None:
+            rendered = [r for r in rendered if call.query.filter(r)]
+        order = call.query.orderby or default_order
+        if order is not None:
+            prop, reverse = order
+            rendered.sort(key=lambda r: _sort_key(path_value(r, prop)), reverse=reverse)
+        total = len(rendered)
+        chunk = rendered[start : start + size]
     selected = call.query.select
     body: dict[str, Any] = {
         "@odata.context": call.context_url(context),
         "value": [select(r, selected) for r in chunk],
     }
-    if start + size < len(rendered):
+    if start + size < total:
         params = {k: v for k, v in call.query.raw.items() if k.casefold() != "$skip"}
         params["$skip"] = str(start + size)
         body["@odata.nextLink"] = call.link(call.path, params)

@@ -14,6 +14,7 @@ from exchangesim.graph.collection import entity, page
 from exchangesim.graph.context import GraphResult
 from exchangesim.graph.errors import GraphError, bad_request, not_found
 from exchangesim.graph.ids import rest_id, store_id
+from exchangesim.graph.render_common import instant
 from exchangesim.graph.render_event import render_event
 from exchangesim.graph.render_message import render_message
 from exchangesim.graph.routing import FOLDER, ID, NOT_DELTA, route
@@ -103,6 +104,11 @@ def render_with_expand(call: GraphCall, item: Item) -> dict[str, Any]:
     return data
 
 
+def _received(item: Item) -> str | None:
+    # The rendered receivedDateTime: ISO text in UTC sorts as the times do.
+    return instant(item.date_time_received or item.date_time_created)
+
+
 @route("GET", "messages", "Mail.Read")
 def list_messages(call: GraphCall) -> GraphResult:
     """GET /users/{id}/messages."""
@@ -113,6 +119,7 @@ def list_messages(call: GraphCall) -> GraphResult:
         lambda i: render_with_expand(call, i),
         "messages",
         default_order=("receivedDateTime", True),
+        raw_order=_received,
     )
 
 
@@ -126,6 +133,7 @@ def list_folder_messages(call: GraphCall, folder: str) -> GraphResult:
         lambda i: render_with_expand(call, i),
         f"mailFolders('{folder}')/messages",
         default_order=("receivedDateTime", True),
+        raw_order=_received,
     )
 
 
