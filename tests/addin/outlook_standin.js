@@ -1,0 +1,123 @@
+// A stand-in for Office.js in Outlook's appointment compose form, for the browser test.
+//
+// The test routes https://appsforoffice.microsoft.com/lib/1/hosted/office.js to this file. It
+// offers the Office.js calls the add-in makes (Mailbox requirement set 1.1-1.3 surface: body,
+// location, attendees, subject, start, end, notification messages), answering asynchronously
+// like Outlook does, and records the item in window.__outlook for the test to read. The item's
+// starting state comes from window.__outlookInit (set by the test before the page loads).
+(function () {
+  "use strict";
+  const init = window.__outlookInit || {};
+  const person = (address) => ({ emailAddress: address, displayName: address, recipientType: "user" });
+  const state = {
+    body: init.body || "",
+    bodyType: init.bodyType || "html",
+    location: init.location || "",
+    required: (init.required || []).map(person),
+    optional: (init.optional || []).map(person),
+    subject: init.subject || "",
+    start: new Date(init.start || Date.now() + 86400000),
+    end: new Date(init.end || Date.now() + 90000000),
+    notifications: [],
+    calls: [],
+  };
+  window.__outlook = state;
+
+  function answer(name, callback, value) {
+    state.calls.push(name);
+    const fail = (init.fail || {})[name];
+    setTimeout(() => {
+      if (typeof callback !== "function") return;
+      callback(
+        fail
+          ? { status: "failed", error: { code: 9020, name: "GenericResponseError", message: fail } }
+          : { status: "succeeded", value },
+      );
+    }, 5);
+  }
+  const lastArg = (args) => args[args.length - 1];
+
+  const item = {
+    itemType: "appointment",
+    body: {
+      getTypeAsync(...args) { answer("body.getTypeAsync", lastArg(args), state.bodyType); },
+      getAsync(coercionType, ...args) {
+        // Outlook hands out the HTML of a whole document, as the add-in must expect.
+        const value = coercionType === "html" && state.bodyType === "html"
+          ? `<html><head></head><body>${state.body}</body></html>`
+          : state.body.replace(/<[^>]*>/g, "");
+        answer("body.getAsync", lastArg(args), value);
+      },
+      setAsync(data, ...args) {
+        const match = /<body[^>]*>([\s\S]*)<\/body>/i.exec(String(data));
+        state.body = match ? match[1] : String(data);
+        answer("body.setAsync", lastArg(args));
+      },
+    },
+    location: {
+      getAsync(...args) { answer("location.getAsync", lastArg(args), state.location); },
+      setAsync(value, ...args) { state.location = String(value); answer("location.setAsync", lastArg(args)); },
+    },
+    requiredAttendees: recipients("required"),
+    optionalAttendees: recipients("optional"),
+    subject: { getAsync(...args) { answer("subject.getAsync", lastArg(args), state.subject); } },
+    start: { getAsync(...args) { answer("start.getAsync", lastArg(args), state.start); } },
+    end: { getAsync(...args) { answer("end.getAsync", lastArg(args), state.end); } },
+    notificationMessages: {
+      replaceAsync(key, details, ...args) {
+        state.notifications.push({ key, ...details });
+        answer("notificationMessages.replaceAsync", lastArg(args));
+      },
+    },
+  };
+
+  function recipients(list) {
+    return {
+      getAsync(...args) { answer(`${list}.getAsync`, lastArg(args), state[list].slice()); },
+      addAsync(added, ...args) {
+        for (const entry of added) {
+          const address = typeof entry === "string" ? entry : entry.emailAddress;
+          state[list].push(person(address));
+        }
+        answer(`${list}.addAsync`, lastArg(args));
+      },
+    };
+  }
+
+  const ready = new Promise((resolve) => {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
+    } else {
+      resolve();
+    }
+  }).then(() => ({ host: "Outlook", platform: "OfficeOnline" }));
+
+  window.Office = {
+    HostType: { Outlook: "Outlook" },
+    PlatformType: { OfficeOnline: "OfficeOnline" },
+    CoercionType: { Html: "html", Text: "text" },
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    MailboxEnums: {
+      ItemNotificationMessageType: {
+        ProgressIndicator: "progressIndicator",
+        InformationalMessage: "informationalMessage",
+        ErrorMessage: "errorMessage",
+      },
+    },
+    context: {
+      requirements: { isSetSupported: (name) => ["Mailbox", "NestedAppAuth"].includes(name) },
+      mailbox: {
+        item,
+        userProfile: { emailAddress: init.organizer || "alice@contoso.com", displayName: "Alice" },
+        diagnostics: { hostName: "OutlookWebApp" },
+      },
+    },
+    actions: {
+      registered: {},
+      associate(name, handler) { this.registered[name] = handler; },
+    },
+    onReady(callback) {
+      return callback ? ready.then(callback) : ready;
+    },
+  };
+})();
