@@ -222,6 +222,19 @@ class OutlookPane:
         while self.held:
             self.held.pop(0).continue_()
 
+    def run_command(self, vmrsched: LiveVmrsched) -> list[dict[str, Any]]:
+        """Load the function file and run its ``addVmr`` as Outlook's ribbon does; the
+        notification messages shown, once the command called ``event.completed()``."""
+        self.page.goto(f"{vmrsched.url}/addin/commands.html")
+        self.page.wait_for_function("() => Boolean(Office.actions.registered.addVmr)")
+        self.page.evaluate(
+            "() => { window.__completed = 0;"
+            " Office.actions.registered.addVmr({ completed: () => { window.__completed += 1; } }); }"
+        )
+        self.page.wait_for_function("() => window.__completed === 1", timeout=WAIT_SECONDS * 1000)
+        shown: list[dict[str, Any]] = self.page.evaluate("() => window.__outlook.notifications")
+        return shown
+
     def click_add(self) -> None:
         self.page.get_by_role("button", name="Add a VMR").click()
 

@@ -165,3 +165,22 @@ def test_with_the_service_stopped_a_placeholder_is_inserted(
     assert "Video meeting details will follow" in item["body"]
     assert item["location"] == "Room 4.01"
     assert addresses(item) == [RESOURCE]
+
+
+def test_the_one_click_command_adds_a_vmr_and_reports_in_the_message_bar(
+    pane: Callable[..., OutlookPane], vmrsched: LiveVmrsched
+) -> None:
+    """commands.html's addVmr: progress, then an informational message; the item is filled in
+    as by the pane, and the event is completed once."""
+    page = pane(body=AGENDA, required=["bob@contoso.com"])
+    shown = page.run_command(vmrsched)
+    (reservation,) = page.reserved
+    assert [note["type"] for note in shown] == ["progressIndicator", "informationalMessage"]
+    assert shown[-1]["message"].startswith(f"Video meeting room {reservation['alias']} added.")
+    assert len(shown[-1]["message"]) <= 150
+    assert shown[-1]["icon"] == "Icon.16x16"
+    item = page.item()
+    assert item["body"].startswith(AGENDA)
+    assert reservation["token"] in re.sub(r"<[^>]+>", "", item["body"])
+    assert item["location"] == reservation["location"]
+    assert addresses(item) == ["bob@contoso.com", RESOURCE]
