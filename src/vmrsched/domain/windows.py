@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from vmrsched.domain.bookings import SINGLE, Booking, SeriesPlan, Window, window
 from vmrsched.domain.meetings import MeetingMessage
-from vmrsched.domain.recurrence import ends_after, expand, occurrence_key, zone
+from vmrsched.domain.recurrence import Recurrence, ends_after, expand, occurrence_key, zone
 from vmrsched.domain.times import to_utc
 
 
@@ -86,16 +86,19 @@ def planned_windows(
             return PlannedWindows(scope, kept, past=True, series=plan)
         moved = window(key, start, end, before=buffers.before, after=buffers.after)
         return PlannedWindows(scope, _sorted((*kept, moved)), past=False, series=plan)
-    recurrence = message.recurrence
-    assert recurrence is not None
+    assert message.recurrence is not None
     zone(message.time_zone)  # an unknown zone is an error, not an empty series
     plan = SeriesPlan(
-        recurrence=recurrence,
+        recurrence=message.recurrence,
         first_start=to_utc(start),
         first_end=to_utc(end),
         time_zone=message.time_zone,
         planned_until=now + horizon,
     )
+    known = booking.series if booking is not None and booking.is_active else None
+    if known is not None and _same_pattern(known, plan):
+        plan = dataclasses.replace(plan, recurrence=_with_exceptions_of(known, plan.recurrence))
+    recurrence = plan.recurrence
     if not ends_after(recurrence, start, end, message.time_zone, now):
         return PlannedWindows(scope, (), past=True, series=plan)
     occurrences = expand(recurrence, start, end, message.time_zone, until=plan.planned_until)
@@ -105,6 +108,39 @@ def planned_windows(
         if item.end > now
     )
     return PlannedWindows(scope, windows, past=False, series=plan)
+
+
+def _same_pattern(known: SeriesPlan, new: SeriesPlan) -> bool:
+    return (
+        known.recurrence.pattern == new.recurrence.pattern
+        and known.recurrence.range == new.recurrence.range
+        and to_utc(known.first_start) == new.first_start
+        and to_utc(known.first_end) == new.first_end
+        and known.time_zone == new.time_zone
+    )
+
+
+def _with_exceptions_of(known: SeriesPlan, recurrence: Recurrence) -> Recurrence:
+    """``recurrence`` with the edits and cancellations the booking knows and it does not list.
+
+    A series update that keeps the pattern keeps its exceptions ([MS-OXOCAL] 3.1.4.7.3.5: only
+    a changed pattern removes them), but Exchange's request for the series lists only its
+    deleted occurrences; the exceptions' own updates follow it. Keeping what the booking knows
+    spares the organizer a window moved back and forth, and a reply for each move.
+    """
+    listed = {to_utc(item.original_start) for item in recurrence.modified}
+    deleted = {to_utc(value) for value in recurrence.deleted}
+    kept = tuple(
+        item
+        for item in known.recurrence.modified
+        if to_utc(item.original_start) not in listed | deleted
+    )
+    more = {to_utc(value) for value in known.recurrence.deleted} - listed
+    return dataclasses.replace(
+        recurrence,
+        modified=(*recurrence.modified, *kept),
+        deleted=tuple(sorted(deleted | more)),
+    )
 
 
 def extended_windows(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
 from exchangelib.recurrence import Recurrence
 
 from vmrsched.cli.demo import RESOURCE
@@ -117,3 +117,13 @@ def settle(live: LiveService, check: Callable[[], bool], *, timeout: float = 30.
             left = deadline - clock.monotonic()
             assert left > 0, "timed out waiting for the service to decide"
             live.changed.wait(timeout=min(left, 0.05))
+
+
+def reply_texts(live: LiveService, organizer: str, subject: str) -> list[str]:
+    """The plain text of each response the organizer got for ``subject``, oldest first."""
+    found = [
+        item
+        for item in live.account(organizer).inbox.all().order_by("datetime_received")
+        if isinstance(item, MeetingResponse) and str(item.subject).endswith(subject)
+    ]
+    return [" ".join(str(item.text_body or item.body or "").split()) for item in found]

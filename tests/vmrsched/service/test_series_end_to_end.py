@@ -39,6 +39,7 @@ from series_support import (
     ews_local,
     expected_windows,
     local,
+    reply_texts,
     send_series,
     settle,
 )
@@ -296,6 +297,9 @@ def test_a_series_entirely_in_the_past_is_declined(live: LiveService) -> None:
     assert live.outcome(ALICE, item) == "reject_recurring_series_past"
     assert booked_windows(live, ALICE, item) == []
     assert live.responses(ALICE, "Last month") == ["Declined"]
+    [text] = reply_texts(live, ALICE, "Last month")
+    assert "Every meeting of the series" in text
+    assert "already over, so no video meeting room was booked" in text
 
 
 def test_a_series_partly_in_the_past_is_booked_for_its_future(live: LiveService) -> None:
@@ -317,6 +321,9 @@ def test_a_series_partly_in_the_past_is_booked_for_its_future(live: LiveService)
     assert booked_windows(live, ALICE, item) == expected_windows(days, soon.time(), HOUR)
     assert live.outcome(ALICE, item) == "accept_new_recurring_series"
     assert live.responses(ALICE, "Half over") == ["Accepted"]
+    [text] = reply_texts(live, ALICE, "Half over")
+    assert "every meeting in the series" in text
+    assert "now has a video meeting room" in text
 
 
 def test_a_forwarded_series_keeps_one_booking_and_one_reply(live: LiveService) -> None:
@@ -494,7 +501,8 @@ def test_a_later_series_update_keeps_a_moved_occurrence(live: LiveService) -> No
     """After an occurrence moved, a series update (new location) keeps that occurrence's window.
 
     Exchange follows the series' update with the moved occurrence's own update ([MS-OXOCAL]
-    3.1.4.7.3.5); the series' request does not list it, so the booking holds it once both are read.
+    3.1.4.7.3.5), and the series' request does not list it: the booking keeps the exception it
+    knows, so neither message changes a window or sends a reply.
     """
     item = _fridays(live, "Keep exception")
     live.wait_for_replies(1)
@@ -504,7 +512,13 @@ def test_a_later_series_update_keeps_a_moved_occurrence(live: LiveService) -> No
     settle(live, lambda: len(decisions(live, ALICE, item)) >= 4)
     moved = [FRIDAYS[0], date(2027, 3, 29), *FRIDAYS[2:]]
     assert booked_windows(live, ALICE, item) == expected_windows(moved, NINE, HOUR)
-    assert live.responses(ALICE, "Keep exception")[:2] == ["Accepted", "Accepted"]
+    assert decisions(live, ALICE, item) == [
+        "accept_new_recurring_series",
+        "accept_edited_occurrence",
+        "ignored",
+        "ignored",
+    ]
+    assert live.responses(ALICE, "Keep exception") == ["Accepted", "Accepted"]
 
 
 def test_a_later_series_update_keeps_a_cancelled_occurrence_cancelled(live: LiveService) -> None:
@@ -658,3 +672,29 @@ def test_a_series_without_end_is_extended_as_time_passes(
     live.wait_for_replies(3)
     assert decisions(live, ALICE, item) == ["accept_new_recurring_series", "series_extended"]
     assert live.responses(ALICE, "For ever") == ["Accepted"]
+
+
+def test_each_series_change_is_answered_with_its_own_template(live: LiveService) -> None:
+    """New series, edited occurrence, edited series: three replies, each from its template."""
+    item = _fridays(live, "Templates")
+    live.wait_for_replies(1)
+    _move_second_friday(item)
+    live.wait_for_replies(2)
+    item.refresh()
+    item.start = ews_local(local(FRIDAYS[0], time(10, 30)))
+    item.end = item.start + HOUR
+    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    live.wait_for_replies(3)
+    new, occurrence, series = reply_texts(live, ALICE, "Templates")
+    # The reply's text comes from each template's HTML variant (quotes become markup).
+    assert "every meeting in the series" in new
+    assert "Your change to one meeting of the series" in occurrence
+    assert "The other meetings of the series are unchanged" in occurrence
+    assert "Your changes to the series" in series
+    assert "now follows the new schedule" in series
+    assert decisions(live, ALICE, item) == [
+        "accept_new_recurring_series",
+        "accept_edited_occurrence",
+        "accept_edited_recurring_series",
+    ]
+    assert booked_windows(live, ALICE, item) == expected_windows(FRIDAYS, time(10, 30), HOUR)
