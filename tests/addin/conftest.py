@@ -43,8 +43,10 @@ def vmrsched(server: RunningServer, tmp_path: Path) -> Iterator[LiveVmrsched]:
     live.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: while Playwright's sync API runs, the
+    main thread has a running event loop, and later asyncio tests could not start theirs."""
     executable = require_chromium()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only with chromium
 
