@@ -12,6 +12,11 @@ The order of the rules:
 4. the body's alias token decides the rest: valid → book, move or keep; lost (absent, cut, or a
    placeholder) → allocate, heal, or decline by policy; forged or unknown → decline.
 
+When the planner both answers and writes the instructions (placeholder and allocate flows,
+healing with a new time), the answer comes first: a response to a request older than the
+meeting's latest update is out of date ([MS-OXOCAL] 3.1.5.2) and the organizer's tracking would
+not record the room's answer; the instructions update is informational, so the answer stands.
+
 Anything that changes nothing for the booking (a duplicate delivery, a forward, our own update
 coming back, an edit of the text only) is ignored: the earlier acceptance stands, and no second
 VMR or second reply is ever made.
@@ -299,12 +304,12 @@ def _book(
             wanted.series,
         )
         reason = f"booked {alias} for {len(wanted.windows)} window(s)"
-        actions: tuple[Action, ...] = (book,)
+        actions: tuple[Action, ...] = (book, ctx.accept(template, alias, numeric))
         if new_reservation:
+            # After the acceptance: answering this request after our own update went out would
+            # make the answer out of date, and the organizer's tracking would not record it.
             actions += (_write(message, reservation.token_id, alias, numeric),)
-        return ctx.decide(
-            Outcome(template.value), reason, *actions, ctx.accept(template, alias, numeric)
-        )
+        return ctx.decide(Outcome(template.value), reason, *actions)
     template = _EDITED[wanted.scope]
     if booking.token_id != reservation.token_id:
         rebook = Rebook(
@@ -382,7 +387,7 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
         move = MoveWindows(booking.booking_id, wanted.windows, message.sequence, wanted.series)
         reply = ctx.accept(template, booking.alias, booking.numeric_alias)
         return ctx.decide(
-            Outcome(template.value), "moved; instructions restored", move, instructions, reply
+            Outcome(template.value), "moved; instructions restored", move, reply, instructions
         )
     if _is_our_write(message):
         return ctx.decide(Outcome.IGNORED, f"our own update came back for {booking.booking_id}")

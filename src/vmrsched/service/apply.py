@@ -15,8 +15,9 @@ whose attempt was begun before (``Effect.attempt_started``: a crash, a timeout, 
 may have acted) is looked for before it is sent again, so it is never sent twice; an effect
 never begun is sent without that look (``Reply.maybe_sent``), which saves a call per reply.
 
-The effects of one decision run in the order the planner gave (instructions before the
-acceptance that mentions them): an effect waits while an earlier one of its decision is pending.
+The effects of one decision run in the order the planner gave (the answer before the
+instructions update, see `vmrsched.domain.planner`): an effect waits while an earlier one of its
+decision is pending.
 
 Failures:
 

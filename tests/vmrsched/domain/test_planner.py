@@ -465,8 +465,8 @@ def test_placeholder_books_a_fresh_reservation_and_writes_instructions(build: Bu
     message = build.message(body_html=f"<p>Details follow</p><p>{placeholder}</p>")
     decision = plan(message, None, fresh, NOW, build.policy)
     assert decision.outcome is Outcome.ACCEPT_NEW_SINGLE_MEETING
-    assert kinds(decision) == ["Book", "WriteInstructions", "Accept"]
-    book, write = decision.actions[0], decision.actions[1]
+    assert kinds(decision) == ["Book", "Accept", "WriteInstructions"]
+    book, write = decision.actions[0], decision.actions[2]
     assert isinstance(book, Book)
     assert book.new_reservation
     assert isinstance(write, WriteInstructions)
@@ -479,8 +479,8 @@ def test_allocate_policy_books_meetings_without_a_token(build: Builders) -> None
     """With `missing_token = allocate`, a meeting without token gets a VMR written into it."""
     policy = dataclasses.replace(build.policy, missing_token=MissingToken.ALLOCATE)
     decision = plan(build.message(), None, build.reservation(7), NOW, policy)
-    assert kinds(decision) == ["Book", "WriteInstructions", "Accept"]
-    write = decision.actions[1]
+    assert kinds(decision) == ["Book", "Accept", "WriteInstructions"]
+    write = decision.actions[2]
     assert isinstance(write, WriteInstructions)
     assert write.replace_placeholder is None
 
@@ -515,7 +515,7 @@ def test_healing_also_follows_a_time_change(build: Builders) -> None:
     )
     decision = plan(moved, build.booking(res), None, NOW, build.policy)
     assert decision.outcome is Outcome.ACCEPT_EDITED_SINGLE_MEETING
-    assert kinds(decision) == ["MoveWindows", "WriteInstructions", "Accept"]
+    assert kinds(decision) == ["MoveWindows", "Accept", "WriteInstructions"]
 
 
 def test_our_own_update_coming_back_is_ignored(build: Builders) -> None:

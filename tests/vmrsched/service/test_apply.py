@@ -19,7 +19,6 @@ from service_support import (
 )
 
 from vmrsched.adapters.db import SqlStore
-from vmrsched.domain.actions import Outcome
 from vmrsched.ports.mailbox import (
     MailboxAuthError,
     MailboxError,
@@ -222,10 +221,11 @@ def test_a_refused_app_stops_the_round_and_keeps_every_effect_pending(
     assert mailbox.calls["reply"] == 1
 
 
-def test_a_failed_instructions_write_turns_the_acceptance_into_a_general_error(
+def test_a_failed_instructions_write_leaves_the_acceptance_standing(
     store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
-    """When writing instructions fails for good, the organizer gets the general-error decline."""
+    """The acceptance (with the joining details) went out first; when writing the instructions
+    then fails for good, that is recorded and no contradicting answer follows."""
     report = decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
     key = report.processed[0].message_key
     mailbox.fail("write_instructions", MailboxError("refused"), times=3)
@@ -235,30 +235,27 @@ def test_a_failed_instructions_write_turns_the_acceptance_into_a_general_error(
         apply(mailbox, store, clock, retry=policy)
         clock.advance(timedelta(minutes=1))
 
-    write, accept = effects_of(store, key)
-    assert (write.state, accept.state) == (EffectState.FAILED, EffectState.FAILED)
-    [answer] = mailbox.replies_to("m1")
-    assert answer.kind is ReplyKind.DECLINE
-    assert report.processed[0].correlation_id in answer.body_html
-    recorded = store.get_decision(key + ERROR_SUFFIX)
-    assert recorded is not None
-    assert recorded.decision.outcome is Outcome.REJECT_GENERAL_ERROR
+    accept, write = effects_of(store, key)
+    assert (accept.state, write.state) == (EffectState.DONE, EffectState.FAILED)
+    assert [r.kind for r in mailbox.replies_to("m1")] == [ReplyKind.ACCEPT]
+    assert store.get_decision(key + ERROR_SUFFIX) is None
 
 
-def test_the_acceptance_waits_while_the_instructions_are_pending(
+def test_the_instructions_wait_while_the_acceptance_is_pending(
     store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
     """An effect runs only after the earlier effects of its decision are done."""
     decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
-    mailbox.fail("write_instructions", MailboxUnavailableError("busy"))
+    mailbox.fail("reply", MailboxUnavailableError("busy"))
 
     report = apply(mailbox, store, clock)
 
     assert (report.retried, report.waiting, report.done) == (1, 1, 0)
-    assert mailbox.replies == []
+    assert mailbox.writes == []
     clock.advance(timedelta(minutes=5))
     assert apply(mailbox, store, clock).done == 2
     assert [r.kind for r in mailbox.replies_to("m1")] == [ReplyKind.ACCEPT]
+    assert len(mailbox.writes) == 1
 
 
 def test_a_crashing_mailbox_call_is_recorded_and_answered(

@@ -13,7 +13,7 @@ Each test reads what the organizer and an attendee see with exchangelib.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flows_support import (
@@ -57,6 +57,13 @@ def _booked_alias(live: LiveService, uid: str) -> str:
     return booking.alias
 
 
+def _room_response(item: Any) -> str:
+    """What the organizer's tracking shows for the resource (its recorded response)."""
+    return next(
+        str(a.response_type) for a in item.required_attendees if a.mailbox.email_address == RESOURCE
+    )
+
+
 def _assert_instructions_once(html: str, alias: str, *, where: str) -> None:
     text = shown(html)
     assert text.count(INSTRUCTIONS_HEADING) == 1, (where, text)
@@ -94,6 +101,9 @@ def test_a_placeholder_is_replaced_by_the_instructions_for_everyone(live: LiveSe
         "Accepted: Budget review"
     ]
     assert len(requests_for(live, RESOURCE, "Budget review")) == 2  # the request, our update
+    # The room answered the request before our update went out, so its answer is not out of date
+    # ([MS-OXOCAL] 3.1.5.2) and the organizer's tracking records it.
+    assert _room_response(item) == "Accept"
 
 
 def test_without_a_token_allocate_books_and_writes_the_instructions(
@@ -117,6 +127,7 @@ def test_without_a_token_allocate_books_and_writes_the_instructions(
     update = requests_for(live, BOB, "No add-in")[-1]
     _assert_instructions_once(str(update.body), alias, where="attendee")
     assert live.responses(ALICE, "No add-in") == ["Accepted"]
+    assert _room_response(item) == "Accept"
 
 
 def test_without_a_token_reject_declines_with_its_template(live: LiveService) -> None:

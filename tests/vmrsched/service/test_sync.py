@@ -166,8 +166,8 @@ def test_allocate_draws_a_reservation_and_records_instructions_before_the_accept
     assert reservation.meeting_key == request.meeting_key
     recorded = store.get_decision(processed.message_key)
     assert recorded is not None
-    assert [e.kind for e in recorded.effects] == ["write_instructions", "reply"]
-    write = recorded.effects[0].payload
+    assert [e.kind for e in recorded.effects] == ["reply", "write_instructions"]
+    write = recorded.effects[1].payload
     assert write["organizer_email"] == request.organizer_email
     assert "VMRS:-" in write["body_html"]
     assert write["replace_placeholder"] is False
@@ -183,7 +183,7 @@ def test_a_placeholder_token_is_allocated_even_when_missing_tokens_are_rejected(
     assert processed.outcome is Outcome.ACCEPT_NEW_SINGLE_MEETING
     recorded = store.get_decision(processed.message_key)
     assert recorded is not None
-    assert recorded.effects[0].payload["replace_placeholder"] is True
+    assert recorded.effects[1].payload["replace_placeholder"] is True
 
 
 def test_an_update_moves_the_booking_and_a_cancellation_releases_it(
