@@ -18,9 +18,11 @@ from harness import VMR, make_sim, start_sim_server
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
+from vmrsched.cli.main import main
 from vmrsched.config import settings_from_mapping
 from vmrsched.config.keys import ensure_installation_key
 from vmrsched.ports.mailbox import InstallationMarker
+from vmrsched.service.doctor import CHECK_IDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -304,3 +306,26 @@ def test_text_output_shows_each_check_with_its_fix(
     assert line.startswith("FAIL")
     assert "fix: Set-CalendarProcessing" in text
     assert "some checks FAILED" in text
+
+
+def test_the_command_line_runs_the_doctor_from_a_config_file(
+    serve: Callable[[str], SimServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`vmrsched doctor --config FILE --json --probe-outsider ... --probe-organizer ...` on the
+    correct tenant: exit 0, JSON on stdout with every check, the secret never printed."""
+    server = serve(DEMO_TENANT)
+    config = doctor_config(server, tmp_path)
+    lines = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = tmp_path / "vmrsched.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["doctor", "--config", str(path), "--json"]
+    argv += ["--probe-outsider", OUTSIDER, "--probe-organizer", ORGANIZER]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(printed)
+    assert document["ok"] is True
+    assert [c["id"] for c in document["checks"]] == list(CHECK_IDS)
+    assert VMRSCHED_SECRET not in printed
