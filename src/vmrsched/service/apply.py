@@ -38,7 +38,7 @@ decision's correlation ID (recorded as its own decision, ``<message key>#error``
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
 
@@ -58,6 +58,9 @@ from vmrsched.service import crashpoints
 from vmrsched.service.clock import Clock
 from vmrsched.service.effects import EffectKind, general_error_reply, reply_from, update_from
 from vmrsched.service.threads import run_bounded
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 log = structlog.get_logger(__name__)
 
@@ -197,20 +200,31 @@ class _Applier:
 
     def perform_all(self, effects: list[Effect]) -> None:
         """Record that the effects begin, perform them (the first alone, then ``in_flight`` at
-        a time), record how each went; raise `_Blocked` or `_Paused` after the last one ends."""
+        a time), record how each went; raise `_Blocked` or `_Paused` after the last one ends.
+
+        If recording fails (the store is down), nothing more starts and the calls in flight
+        are waited for before the error goes up: no effect is left running in the background
+        where a later round could perform it a second time, at once.
+        """
         if not effects:
             return
         self.store.start_effects([e.effect_id for e in effects], now=self.clock())
         done: list[_Attempt] = []
         stop: Exception | None = None
+        attempts: Iterator[_Attempt] = iter(())
         try:
             first = self.attempt(effects[0])
             stop = self.settle(first, done)
             if stop is None:
-                for attempt in run_bounded(
+                attempts = run_bounded(
                     self.attempt, effects[1:], limit=self.in_flight, name="vmrsched-effect"
-                ):
+                )
+                for attempt in attempts:
                     stop = self.settle(attempt, done) or stop
+        except BaseException:
+            self.halt.set()
+            done += [a for a in attempts if a.started and a.error is None]
+            raise
         finally:
             self.record_done(done)
         if stop is not None:

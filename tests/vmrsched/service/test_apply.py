@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from service_support import (
     ALLOCATE,
+    RESOURCE,
     TEMPLATES,
     FakeMailbox,
     ManualClock,
@@ -25,7 +26,7 @@ from vmrsched.ports.mailbox import (
     MailboxUnavailableError,
     ReplyKind,
 )
-from vmrsched.ports.store import EffectState
+from vmrsched.ports.store import EffectState, StoreUnavailableError
 from vmrsched.service.apply import ERROR_SUFFIX, RetryPolicy, apply_effects
 from vmrsched.service.effects import reply_from
 from vmrsched.service.sync import sync_mailbox
@@ -340,3 +341,45 @@ def test_a_busy_mailbox_pauses_the_round_and_the_rest_wait_for_the_next_call(
     assert len(mailbox.replies) == 5
     # All were begun in the store before the pause, so each looked for an earlier send.
     assert mailbox.calls["reply:lookup"] == 5
+
+
+def test_a_store_failure_while_recording_waits_for_the_calls_in_flight(
+    store: SqlStore, mailbox: FakeMailbox, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error goes up only once no reply is in flight (none is left running to be sent a
+    second time by a later round), and every reply that went out is recorded done."""
+    decide(mailbox, store, clock, *(meeting(f"m{n}", uid=f"UID-{n}") for n in range(8)))
+    lock = threading.Lock()
+    active = 0
+    send = mailbox.reply
+
+    def tracked(reply):
+        nonlocal active
+        with lock:
+            active += 1
+        try:
+            if reply.message_id == "m1":
+                raise MailboxError("refused")
+            return send(reply)
+        finally:
+            with lock:
+                active -= 1
+
+    def store_down(*_args, **_kwargs):
+        raise StoreUnavailableError("database is locked")
+
+    mailbox.reply = tracked
+    monkeypatch.setattr(store, "mark_effect_failed", store_down)
+
+    with pytest.raises(StoreUnavailableError):
+        apply(mailbox, store, clock, in_flight=2)
+
+    assert active == 0
+    sent = {r.idempotency_key for r in mailbox.replies}
+    done = {e.idempotency_key for e in all_effects(store) if e.state is EffectState.DONE}
+    assert sent == done
+    assert "m0" in {r.message_id for r in mailbox.replies}
+
+
+def all_effects(store: SqlStore):
+    return [e for n in range(8) for e in effects_of(store, f"{RESOURCE}/m{n}")]
