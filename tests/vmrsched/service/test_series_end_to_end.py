@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingRequest
+from exchangelib import Attendee, CalendarItem, HTMLBody, Mailbox
+from exchangelib.items import (
+    SEND_TO_ALL_AND_SAVE_COPY,
+    SEND_TO_CHANGED_AND_SAVE_COPY,
+    MeetingRequest,
+)
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
     AbsoluteYearlyPattern,
@@ -698,3 +703,38 @@ def test_each_series_change_is_answered_with_its_own_template(live: LiveService)
         "accept_edited_recurring_series",
     ]
     assert booked_windows(live, ALICE, item) == expected_windows(FRIDAYS, time(10, 30), HOUR)
+
+
+def test_the_resource_added_to_a_series_with_a_moved_occurrence_books_the_moved_time(
+    live: LiveService,
+) -> None:
+    """Alice moved a Friday before inviting the resource: Exchange sends the series, then that
+    exception's own update ([MS-OXOCAL] 3.1.4.7.3.5); the booking ends with the moved time."""
+    account = live.account(ALICE)
+    first = ews_local(local(FRIDAYS[0], NINE))
+    item = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject="Added later",
+        body=HTMLBody(live.body_with_token(ALICE)),
+        start=first,
+        end=first + HOUR,
+        recurrence=Recurrence(
+            pattern=WeeklyPattern(interval=1, weekdays=[5], first_day_of_week=MONDAY),
+            boundary=NumberedPattern(start=FRIDAYS[0], number=4),
+        ),
+        required_attendees=[Attendee(mailbox=Mailbox(email_address=BOB))],
+    )
+    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    item.refresh()
+    _move_second_friday(item)
+    item.refresh()
+    item.resources = [Attendee(mailbox=Mailbox(email_address=RESOURCE))]
+    item.save(update_fields=["resources"], send_meeting_invitations=SEND_TO_CHANGED_AND_SAVE_COPY)
+    live.wait_for_replies(2)
+    moved = [FRIDAYS[0], date(2027, 3, 29), *FRIDAYS[2:]]
+    assert booked_windows(live, ALICE, item) == expected_windows(moved, NINE, HOUR)
+    assert decisions(live, ALICE, item) == [
+        "accept_new_recurring_series",
+        "accept_edited_occurrence",
+    ]
