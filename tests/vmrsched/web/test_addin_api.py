@@ -24,6 +24,7 @@ from addin_support import (
 
 from exchangesim.identity import TokenIssuer, generate_signing_key
 from exchangesim.tenant import parse_tenant
+from vmrsched.config import ConfigError, settings_from_mapping
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -321,3 +322,41 @@ async def test_a_hostile_header_cannot_break_the_challenge(addin_app: AddinApp) 
         r'Bearer realm="vmrsched", error="invalid_token", error_description="[^"]*"', challenge
     )
     assert "that alg" in body["message"]
+
+
+def test_addin_settings_are_checked_all_at_once(tmp_path: Path) -> None:
+    """Bad ids, labels, origins and limits are each reported with their key; nothing is guessed."""
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(
+            {
+                "exchange": {
+                    "token_endpoint": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+                    "client_id": "x",
+                    "client_secret": "y",
+                    "resource_mailbox": "vmr@contoso.com",
+                },
+                "addin": {
+                    "client_id": "not-a-guid",
+                    "version": "1.0.0.0.0",
+                    "button_label": "x" * 126,
+                    "description": "",
+                    "frame_ancestors": ["http://outlook.office.com"],
+                    "rate_limit_per_minute": 0,
+                    "api_id_uri": "api://x/",
+                },
+            },
+            base=tmp_path,
+        )
+    paths = {problem.path for problem in caught.value.problems}
+    assert {
+        "addin.client_id",
+        "addin.tenant_id",
+        "addin.version",
+        "addin.button_label",
+        "addin.description",
+        "addin.frame_ancestors",
+        "addin.rate_limit_per_minute",
+        "addin.api_id_uri",
+    } <= paths
+    messages = " ".join(problem.message for problem in caught.value.problems)
+    assert "[web] public_url" in messages
