@@ -87,6 +87,10 @@ ZONE: Final = "Europe/Berlin"
 OUTCOME_TIMEOUT: Final = timedelta(seconds=60)
 
 
+DEMO_ADDIN_APP: Final = "de7b0c42-b3d8-4e98-8521-6498b2ab8387"
+DEMO_ADDIN_API: Final = "419b3972-c210-4c86-8bea-05f535b94611"
+
+
 def demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str, Any]:
     """The configuration the demo runs the service with (also written to vmrsched.toml)."""
     return {
@@ -109,6 +113,24 @@ def demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str,
         "service": {
             "poll_interval_seconds": 5,
             "installation_key_file": str(folder / "vmrsched.key"),
+        },
+    } | _demo_addin(server, listen)
+
+
+def _demo_addin(server: RunningServer, listen: str) -> dict[str, Any]:
+    """The add-in's settings for the demo tenant's registrations (users' tokens come from the
+    simulator's password grant), when the web API listens on loopback (plain http is allowed
+    only there)."""
+    host, _ = split_listen(listen)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return {}
+    return {
+        "web": {"listen": listen, "public_url": f"http://{listen}"},
+        "addin": {
+            "client_id": DEMO_ADDIN_APP,
+            "api_client_id": DEMO_ADDIN_API,
+            "api_id_uri": f"api://vmrsched.contoso.com/{DEMO_ADDIN_API}",
+            "authority_url": server.base_url,
         },
     }
 
