@@ -197,12 +197,17 @@ class VideoSettings:
     policy_password: Secret | None = None
 
 
-#: Where Outlook on the web and new Outlook frame add-ins (Microsoft 365); add your Outlook on the
-#: web host for Exchange Server.
+#: Where Outlook on the web and new Outlook frame add-ins (Microsoft 365): its hosts, old and new
+#: (outlook.cloud.microsoft since 2024; other projects had to add it, e.g. EratoLab/erato#776),
+#: and Microsoft 365's domains for intermediate frames. Add your Outlook on the web host for
+#: Exchange Server.
 OUTLOOK_FRAME_ANCESTORS: Final = (
     "https://outlook.office.com",
     "https://outlook.office365.com",
     "https://outlook.cloud.microsoft",
+    "https://*.office.com",
+    "https://*.office365.com",
+    "https://*.cloud.microsoft",
     "https://*.officeapps.live.com",
 )
 
