@@ -89,7 +89,8 @@ class SeriesPlan:
         kept = tuple(m for m in self.recurrence.modified if to_utc(m.original_start) != original)
         moved = ModifiedOccurrence(original, to_utc(start), to_utc(end))
         deleted = tuple(d for d in self.recurrence.deleted if to_utc(d) != original)
-        recurrence = dataclasses.replace(self.recurrence, modified=(*kept, moved), deleted=deleted)
+        modified = tuple(sorted((*kept, moved), key=lambda item: item.original_start))
+        recurrence = dataclasses.replace(self.recurrence, modified=modified, deleted=deleted)
         return dataclasses.replace(self, recurrence=recurrence)
 
     def with_deleted(self, original_start: datetime) -> "SeriesPlan":

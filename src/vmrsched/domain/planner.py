@@ -22,6 +22,7 @@ coming back, an edit of the text only) is ignored: the earlier acceptance stands
 VMR or second reply is ever made.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -41,7 +42,7 @@ from vmrsched.domain.actions import (
     correlation_id_for,
     variables,
 )
-from vmrsched.domain.bookings import Booking, same_windows
+from vmrsched.domain.bookings import Booking, SeriesPlan, same_windows
 from vmrsched.domain.instructions import join_url
 from vmrsched.domain.meetings import MeetingMessage, MessageKind, organizer_domain
 from vmrsched.domain.recurrence import occurrence_key, zone
@@ -328,10 +329,23 @@ def _book(
         )
     if same_windows(booking.windows, wanted.windows):
         why = "our own update came back" if _is_our_write(message) else "nothing changed"
-        return ctx.decide(Outcome.IGNORED, f"{why} for booking {booking.booking_id}")
+        reason = f"{why} for booking {booking.booking_id}"
+        if _learns(booking.series, wanted.series):
+            # No window changes, but the series plan does (a booking made before plans were
+            # kept, a cancellation listed beyond the horizon): keep it, still without a reply.
+            keep = MoveWindows(booking.booking_id, booking.windows, sequence, wanted.series)
+            return ctx.decide(Outcome.IGNORED, f"{reason}; series plan updated", keep)
+        return ctx.decide(Outcome.IGNORED, reason)
     move = MoveWindows(booking.booking_id, wanted.windows, sequence, wanted.series)
     reason = f"moved to {len(wanted.windows)} window(s)"
     return ctx.decide(Outcome(template.value), reason, move, ctx.accept(template, alias, numeric))
+
+
+def _learns(known: SeriesPlan | None, wanted: SeriesPlan | None) -> bool:
+    """Whether ``wanted`` tells more than ``known`` beyond how far it was planned."""
+    if wanted is None:
+        return False
+    return known is None or dataclasses.replace(known, planned_until=wanted.planned_until) != wanted
 
 
 def _write(

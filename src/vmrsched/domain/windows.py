@@ -138,7 +138,9 @@ def _with_exceptions_of(known: SeriesPlan, recurrence: Recurrence) -> Recurrence
     more = {to_utc(value) for value in known.recurrence.deleted} - listed
     return dataclasses.replace(
         recurrence,
-        modified=(*recurrence.modified, *kept),
+        modified=tuple(
+            sorted((*recurrence.modified, *kept), key=lambda item: to_utc(item.original_start))
+        ),
         deleted=tuple(sorted(deleted | more)),
     )
 

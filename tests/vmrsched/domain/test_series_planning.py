@@ -200,3 +200,34 @@ def test_a_released_booking_is_not_extended(build: Builders) -> None:
     booking, _ = _series(build)
     released = dataclasses.replace(booking, state=BookingState.RELEASED, windows=())
     assert extended_windows(released, NOW + 6 * DAY, buffers=BUFFERS, horizon=10 * DAY) is None
+
+
+def test_a_booking_without_a_plan_gets_one_from_an_unchanged_series_update(
+    build: Builders,
+) -> None:
+    """A booking made before plans were kept: the next series update that changes no window
+    records the plan (no reply); a second one changes nothing at all."""
+    booking, res = _series(build)
+    legacy = dataclasses.replace(booking, series=None)
+    update = build.message(
+        res,
+        kind=MessageKind.UPDATE,
+        sequence=1,
+        recurrence=Recurrence(DailyPattern(1), NoEndRange(date(2026, 11, 24))),
+        start=FIRST,
+        end=FIRST + HOUR,
+        time_zone="UTC",
+    )
+    policy = _policy(build)
+    decision = plan(update, legacy, res, NOW, policy)
+    assert decision.outcome is Outcome.IGNORED
+    assert decision.reply is None
+    [keep] = decision.actions
+    assert isinstance(keep, MoveWindows)
+    assert keep.windows == legacy.windows
+    assert keep.series is not None
+    again = plan(
+        dataclasses.replace(update, sequence=2), _after(legacy, decision), res, NOW, policy
+    )
+    assert again.outcome is Outcome.IGNORED
+    assert not any(isinstance(action, MoveWindows) for action in again.actions)
