@@ -18,6 +18,7 @@ from ews_payloads import (
     schema_problems,
 )
 from exchangelib.items import CalendarItem, MeetingRequest
+from exchangelib.properties import Body, HTMLBody
 from exchangelib.util import xml_to_str
 from exchangelib.version import Build, Version
 from lxml import etree
@@ -387,3 +388,12 @@ def test_without_placeholder_or_old_instructions_they_go_at_the_end_of_the_body(
     )
     assert written.startswith("<html><body><p>Hi</p><div>J</div>")
     assert written.endswith("</body></html>")
+
+
+def test_a_plain_text_body_becomes_escaped_html_with_its_lines() -> None:
+    """A text-only organizer body keeps its lines and its <, & when instructions are added."""
+    assert mapping.body_as_html(Body("Agenda: A & B\n<draft>")) == (
+        "<html><body>Agenda: A &amp; B<br>&lt;draft&gt;</body></html>"
+    )
+    assert mapping.body_as_html(HTMLBody("<p>x</p>")) == "<p>x</p>"
+    assert mapping.body_as_html(None) == ""

@@ -13,9 +13,12 @@ Each test reads what the organizer and an attendee see with exchangelib.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from exchangelib import Attendee, Body, CalendarItem, EWSDateTime, Mailbox
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from flows_support import (
     INSTRUCTIONS_HEADING,
     PLACEHOLDER_HEADING,
@@ -142,3 +145,29 @@ def test_without_a_token_reject_declines_with_its_template(live: LiveService) ->
     item.refresh()
     assert shown(str(item.body)) == "No add-in here."
     assert len(requests_for(live, BOB, "Plain invite")) == 1
+
+
+def test_allocate_keeps_a_plain_text_organizer_body_readable(
+    live_factory: Callable[..., LiveService],
+) -> None:
+    """A text-only client's body: its lines survive and the instructions follow them."""
+    live = live_factory(**ALLOCATE)
+    account = live.account(ALICE)
+    start = EWSDateTime.now(live.zone).replace(second=0, microsecond=0) + timedelta(hours=27)
+    item = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject="Text only",
+        body=Body("Line one & more\nLine two"),
+        start=start,
+        end=start + timedelta(hours=1),
+        required_attendees=[Attendee(mailbox=Mailbox(email_address=e)) for e in (RESOURCE, BOB)],
+    )
+    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    item.refresh()
+    live.wait_for_replies(1)
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    item.refresh()
+    text = shown(str(item.body))
+    assert text.startswith("Line one & more\nLine two\n")
+    _assert_instructions_once(str(item.body), _booked_alias(live, item.uid), where="organizer")

@@ -291,7 +291,7 @@ class EwsMailbox:
 
         def attempt() -> bool:
             meeting = self._organizer_meeting(account, update)
-            html = str(meeting.body or "")
+            html = mapping.body_as_html(meeting.body)
             if (
                 meeting.write_marker == update.marker
                 or mapping.marker_of(meeting, html, "") == update.marker

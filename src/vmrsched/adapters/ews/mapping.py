@@ -15,6 +15,7 @@ marker is also put on the organizer's item as an extended property (`models.Writ
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -354,6 +355,17 @@ def response_item(
 
 
 # --- writing instructions as the organizer ---------------------------------------------------
+
+
+def body_as_html(body: Any) -> str:
+    """An item's body as HTML: a plain-text body (a text-only client wrote it) is escaped, its
+    lines kept as lines, so writing HTML instructions into it keeps the organizer's text."""
+    if body is None:
+        return ""
+    if type(body).__name__ == "HTMLBody":
+        return str(body)
+    lines = html.escape(str(body)).splitlines()
+    return "<html><body>" + "<br>".join(lines) + "</body></html>" if lines else ""
 
 
 def with_instructions(
