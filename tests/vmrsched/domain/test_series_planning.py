@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from domain_builders import AFTER, BEFORE, NOW, Builders
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vmrsched.domain.actions import Book, Decision, MoveWindows, Outcome
 from vmrsched.domain.bookings import Booking, BookingState
 from vmrsched.domain.meetings import MessageKind
 from vmrsched.domain.planner import SchedulingPolicy, plan
 from vmrsched.domain.recurrence import DailyPattern, NoEndRange, NumberedRange, Recurrence
-from vmrsched.domain.windows import Buffers, extended_windows
+from vmrsched.domain.windows import Buffers, extended_windows, planned_windows
 
 if TYPE_CHECKING:
     from vmrsched.domain.reservations import Reservation
@@ -231,3 +234,52 @@ def test_a_booking_without_a_plan_gets_one_from_an_unchanged_series_update(
     )
     assert again.outcome is Outcome.IGNORED
     assert not any(isinstance(action, MoveWindows) for action in again.actions)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    interval=st.integers(1, 4),
+    horizon_days=st.integers(3, 40),
+    hour=st.integers(0, 23),
+    zone_name=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney"]),
+    steps=st.lists(st.integers(1, 60 * 24), min_size=1, max_size=8),
+)
+def test_extending_step_by_step_books_what_planning_afresh_would(
+    interval: int, horizon_days: int, hour: int, zone_name: str, steps: list[int]
+) -> None:
+    """However time passes (steps in hours), the windows still to come after extensions are
+    exactly those a fresh plan of the series at that moment books, up to the plan's horizon."""
+    zone = ZoneInfo(zone_name)
+    first = datetime.combine(date(2026, 11, 24), time(hour), tzinfo=zone).astimezone(UTC)
+    message = Builders().message(
+        recurrence=Recurrence(DailyPattern(interval), NoEndRange(date(2026, 11, 24))),
+        start=first,
+        end=first + HOUR,
+        time_zone=zone_name,
+    )
+    horizon = timedelta(days=horizon_days)
+    wanted = planned_windows(message, None, NOW, buffers=BUFFERS, horizon=horizon)
+    booking = Booking(
+        booking_id="bk-1",
+        meeting_key=message.meeting_key,
+        alias="a",
+        numeric_alias="1",
+        token_id="t",
+        windows=wanted.windows,
+        state=BookingState.ACTIVE,
+        sequence_seen=0,
+        created=NOW,
+        updated=NOW,
+        series=wanted.series,
+    )
+    now = NOW
+    for hours in steps:
+        now += timedelta(hours=hours)
+        found = extended_windows(booking, now, buffers=BUFFERS, horizon=horizon)
+        if found is not None:
+            booking = dataclasses.replace(booking, windows=found[0], series=found[1])
+    assert booking.series is not None
+    until = booking.series.planned_until
+    fresh = planned_windows(message, None, now, buffers=BUFFERS, horizon=until - now)
+    to_come = [w for w in booking.windows if w.end - AFTER > now]
+    assert to_come == [w for w in fresh.windows if w.start + BEFORE < until]
