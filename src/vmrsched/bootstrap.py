@@ -2,7 +2,7 @@
 
 - ``[database] url`` → `SqlStore` (SQLite or PostgreSQL), migrated on open;
 - ``[exchange] api = "ews"`` → the EWS adapter (`vmrsched.adapters.ews`), app-only auth from
-  `vmrsched.adapters.auth`; ``"graph"`` arrives with issue 7;
+  `vmrsched.adapters.auth`; ``"graph"`` → the Microsoft Graph adapter (`vmrsched.adapters.graph`);
 - ``[service] installation_key_file`` → the key that signs alias tokens (created on first use);
 - the rest of the settings → the service's `Rules` and the web server's options.
 
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.ews.client import EwsMailbox
 from vmrsched.adapters.ews.probe import EwsProbe
+from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.config import ExchangeApi, ensure_installation_key
 from vmrsched.service.clock import Clock, system_clock
 from vmrsched.service.health import Health
@@ -63,10 +64,7 @@ def open_mailbox(settings: Settings) -> Mailbox:
     """The resource mailbox through the API ``[exchange] api`` names."""
     api = settings.exchange.api
     if api is ExchangeApi.GRAPH:
-        raise BootstrapError(
-            'exchange.api = "graph" is not available in this version',
-            fix='set [exchange] api = "ews" (Microsoft Graph support is planned)',
-        )
+        return GraphMailbox.from_settings(settings.exchange)
     return EwsMailbox.from_settings(settings.exchange)
 
 

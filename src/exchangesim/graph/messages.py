@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from exchangesim.graph import extended
 from exchangesim.graph.collection import entity, page
 from exchangesim.graph.context import GraphResult
 from exchangesim.graph.errors import GraphError, bad_request, not_found
@@ -95,6 +96,13 @@ def linked_event(call: GraphCall, item: Item) -> CalendarItem | None:
 def render_with_expand(call: GraphCall, item: Item) -> dict[str, Any]:
     """A message, with its ``event`` when ``$expand`` asks and the message is an event message."""
     data = render_message(item, call)
+    if call.query.extended:
+        found = extended.render(item, call.query.extended)
+        if found:
+            data["singleValueExtendedProperties@odata.context"] = call.context_url(
+                f"messages('{rest_id(item.id)}')/singleValueExtendedProperties"
+            )
+            data["singleValueExtendedProperties"] = found
     if call.query.expand_event and isinstance(item, MeetingMessage):
         event = linked_event(call, item)
         data["event@odata.context"] = call.context_url(

@@ -1,8 +1,9 @@
 """OData query options and ``Prefer`` preferences, as Graph's Outlook resources take them.
 
 Supported: ``$select``, ``$top``, ``$skip``, ``$orderby`` (one property), ``$expand`` (an event
-message's ``event``), and a ``$filter`` subset: comparisons (``eq ne gt ge lt le``) of a property
-path (``isRead``, ``receivedDateTime``, ``start/dateTime``, ``from/emailAddress/address``,
+message's ``event``; a message's ``singleValueExtendedProperties`` by id), and a ``$filter``
+subset: comparisons (``eq ne gt ge lt le``) of a property path (``isRead``,
+``receivedDateTime``, ``start/dateTime``, ``from/emailAddress/address``,
 ``microsoft.graph.eventMessage/meetingMessageType`` ...) with a string, number, boolean, null or
 date-time literal; ``startswith``/``contains``; joined by ``and``/``or`` with parentheses and
 ``not``. Filters are applied to the rendered JSON, so they see what a client sees. Anything else
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from exchangesim.graph.errors import bad_request
+from exchangesim.graph.extended import parse_expand
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -75,6 +77,8 @@ class Query:
     expand_event: bool = False
     filter: Callable[[Mapping[str, Any]], bool] | None = None
     raw: Mapping[str, str] = field(default_factory=dict)
+    #: ``$expand=singleValueExtendedProperties($filter=id eq '...')``: the property ids asked for.
+    extended: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> Query:
@@ -85,11 +89,15 @@ class Query:
         skip = _int(lowered.get("$skip"), "$skip", 0, 10**9) or 0
         expand = lowered.get("$expand")
         expand_event = False
-        if expand:
-            wanted = {e.strip() for e in expand.split(",")}
-            if not wanted <= EXPAND_EVENT:
+        extended: tuple[str, ...] = ()
+        for wanted in _top_level(expand or ""):
+            ids = parse_expand(wanted)
+            if ids is not None:
+                extended += ids
+            elif wanted in EXPAND_EVENT:
+                expand_event = True
+            else:
                 raise bad_request(f"Unsupported $expand: {expand}", "ErrorInvalidUrlQuery")
-            expand_event = True
         orderby = None
         if "$orderby" in lowered:
             words = lowered["$orderby"].split()
@@ -97,7 +105,23 @@ class Query:
                 raise bad_request("Unsupported $orderby.", "ErrorInvalidUrlQuery")
             orderby = (words[0], len(words) == 2 and words[1] == "desc")
         predicate = parse_filter(lowered["$filter"]) if lowered.get("$filter") else None
-        return cls(select, top, skip, orderby, expand_event, predicate, dict(params))
+        return cls(select, top, skip, orderby, expand_event, predicate, dict(params), extended)
+
+
+def _top_level(expand: str) -> list[str]:
+    """The items of an ``$expand`` list (commas inside parentheses do not split)."""
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in expand:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    items.append("".join(current).strip())
+    return [item for item in items if item]
 
 
 def _int(text: str | None, name: str, low: int, high: int) -> int | None:

@@ -98,7 +98,7 @@ def render_event(item: CalendarItem, call: GraphCall) -> dict[str, Any]:
     )
     master = item.master_id if item.calendar_item_type in ("Occurrence", "Exception") else None
     location = _location(item.location)
-    return {
+    out: dict[str, Any] = {
         "@odata.etag": f'W/"{item.change_key}"',
         "id": rest_id(item.id),
         "createdDateTime": instant(item.date_time_created, fraction=True),
@@ -146,3 +146,8 @@ def render_event(item: CalendarItem, call: GraphCall) -> dict[str, Any]:
         "organizer": recipient(item.organizer),
         "onlineMeeting": None,
     }
+    if master and item.original_start is not None:
+        # Only instances of a series carry originalStart: their start as the series scheduled
+        # it (https://learn.microsoft.com/graph/api/resources/event, "originalStart").
+        out["originalStart"] = instant(item.original_start)
+    return out

@@ -295,3 +295,41 @@ async def test_the_default_calendar_has_an_id_and_owner(sim_server: SimServer) -
     assert reply.status == 200
     assert reply.body["isDefaultCalendar"] is True
     assert reply.body["owner"]["address"] == VMR
+
+
+async def test_a_requests_sequence_number_reads_as_an_extended_property(
+    fresh_server: SimServer,
+) -> None:
+    """$expand=singleValueExtendedProperties($filter=id eq '<PidLidAppointmentSequence>')
+    gives the request's sequence as a string, alongside the expanded event; the update after a
+    new time carries a higher one; an unknown property is simply absent."""
+    sequence_id = "Integer {00062002-0000-0000-C000-000000000046} Id 0x8201"
+    unknown = "String {00020329-0000-0000-C000-000000000046} Name nothing-here"
+    expand = (
+        f"singleValueExtendedProperties($filter=id eq '{sequence_id}' or id eq '{unknown}'),"
+        "microsoft.graph.eventMessage/event"
+    )
+    async with GraphClient(fresh_server) as graph:
+        created = await _invite(graph, "Numbered", (BOB, "required"))
+        moved = meeting_body("Numbered", tomorrow_at(11), [(BOB, "required")])
+        patched = await graph.patch(
+            f"/users/{ALICE}/events/{created['id']}", {"start": moved["start"], "end": moved["end"]}
+        )
+        assert patched.status == 200, patched.body
+        reply = await graph.get(f"/users/{BOB}/mailFolders/inbox/messages?$expand={expand}")
+    assert reply.status == 200, reply.body
+    requests = sorted(reply.body["value"], key=lambda m: m["receivedDateTime"])
+    values = [m["singleValueExtendedProperties"] for m in requests]
+    assert [[p["id"] for p in v] for v in values] == [[sequence_id], [sequence_id]]
+    first, second = (int(v[0]["value"]) for v in values)
+    assert second > first
+    assert all(m["event"] is not None for m in requests)
+
+
+async def test_a_malformed_extended_property_id_is_refused(fresh_server: SimServer) -> None:
+    """An id that names no MAPI property is a 400, as Graph answers."""
+    async with GraphClient(fresh_server) as graph:
+        reply = await graph.get(
+            f"/users/{BOB}/messages?$expand=singleValueExtendedProperties($filter=id eq 'x')"
+        )
+    assert reply.status == 400

@@ -1,5 +1,6 @@
-"""The mailbox contract: one suite, run over the shipped fake and over the EWS adapter against a
-live exchangesim (organizers send real meeting requests with exchangelib as their client).
+"""The mailbox contract: one suite, run over the shipped fake and over the EWS and Graph adapters
+against a live exchangesim (organizers send real meeting requests with exchangelib as their
+client; under Graph the resource has the Calendar Attendant on, as ``api = "graph"`` needs).
 
 What the service relies on: new requests are read with their meeting's facts; the cursor pages
 and resumes; updates and cancellations arrive as such; a reply reaches the organizer exactly once,
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from graph_world import GraphWorld, graph_sim
 from harness import ALICE, make_sim, start_sim_server
 from mailbox_worlds import START, EwsWorld, FakeWorld, World
 
@@ -39,20 +41,32 @@ if TYPE_CHECKING:
 TOKEN = "VMRS:-ABCDEFGHIJKLMNOPQRSTUVWXYZ234567.ABCDEFGHIJKLMNOPQRSTUVWX#"
 
 
-@pytest.fixture(params=["fake", "ews"])
+#: Contract tests the Graph adapter does not pass yet, with the reason (strict xfails).
+GRAPH_XFAILS = {
+    "test_the_installation_marker_is_absent_then_kept_and_replaced": (
+        "the installation marker is not kept under api = graph yet (GraphMailbox.read_marker)"
+    ),
+}
+
+
+@pytest.fixture(params=["fake", "ews", "graph"])
 def world(
     request: pytest.FixtureRequest, adapters_cert_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    """A fresh world: the fake, or a fresh simulator with the EWS adapter on it."""
+    """A fresh world: the fake, or a fresh simulator with the EWS or the Graph adapter on it."""
     if request.param == "fake":
         fake = FakeWorld()
         yield fake
         fake.close()
         return
-    server = start_sim_server(make_sim(), cert_dir=adapters_cert_dir)
+    graph = request.param == "graph"
+    if graph and request.node.originalname in GRAPH_XFAILS:
+        reason = GRAPH_XFAILS[request.node.originalname]
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    server = start_sim_server(graph_sim() if graph else make_sim(), cert_dir=adapters_cert_dir)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))  # the organizers' clients
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    ews = EwsWorld(server)
+    ews = GraphWorld(server, peek_every=timedelta(milliseconds=200)) if graph else EwsWorld(server)
     try:
         yield ews
     finally:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import pytest
-
 from vmrsched.adapters.db import SqlStore
-from vmrsched.bootstrap import BootstrapError, build, open_mailbox
+from vmrsched.adapters.ews.client import EwsMailbox
+from vmrsched.adapters.graph.client import GraphMailbox
+from vmrsched.bootstrap import build, open_mailbox
 from vmrsched.config import settings_from_mapping
 
 if TYPE_CHECKING:
@@ -58,9 +58,26 @@ def test_the_key_survives_a_restart(tmp_path: Path) -> None:
         second.close()
 
 
-def test_graph_is_refused_with_the_fix(tmp_path: Path) -> None:
-    """api = graph is not available yet: a BootstrapError that says to use ews."""
-    graph = settings(tmp_path, exchange=EXCHANGE | {"api": "graph"})
-    with pytest.raises(BootstrapError) as raised:
-        open_mailbox(graph)
-    assert 'api = "ews"' in raised.value.fix
+def test_graph_opens_the_graph_adapter_at_graph_url(tmp_path: Path) -> None:
+    """api = graph gives the Microsoft Graph adapter for the resource mailbox, on graph_url,
+    asking for Graph's token scope."""
+    graph = settings(
+        tmp_path, exchange=EXCHANGE | {"api": "graph", "graph_url": "https://graph.example/v1.0"}
+    )
+    mailbox = open_mailbox(graph)
+    try:
+        assert isinstance(mailbox, GraphMailbox)
+        assert mailbox.address == "vmr@contoso.com"
+        assert mailbox.http.base_url == "https://graph.example/v1.0"
+        assert graph.exchange.scope == "https://graph.example/.default"
+    finally:
+        mailbox.close()
+
+
+def test_ews_opens_the_ews_adapter(tmp_path: Path) -> None:
+    """api = ews (the default) gives the EWS adapter."""
+    mailbox = open_mailbox(settings(tmp_path))
+    try:
+        assert isinstance(mailbox, EwsMailbox)
+    finally:
+        mailbox.close()

@@ -1,0 +1,1 @@
+"""The resource mailbox on Microsoft Graph v1.0 (`client.GraphMailbox`)."""

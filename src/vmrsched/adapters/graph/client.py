@@ -1,0 +1,439 @@
+"""`GraphMailbox`: the resource mailbox on Microsoft Graph v1.0, implementing
+`vmrsched.ports.mailbox.Mailbox` over plain HTTPS (`transport`).
+
+The resource mailbox's calendar processing must be ``AutoUpdate`` with
+``AddNewRequestsTentatively $true`` (docs/explanation/graph-calendar-processing.md): Graph
+answers a meeting on the *event* the Calendar Attendant put on the resource's calendar, which
+the request's ``event`` link names. What each port call costs:
+
+- `fetch_changes`: one page of the inbox's message delta (``changeType=created``, ids only; the
+  cursor is the ``@odata.nextLink``/``@odata.deltaLink``), then one ``$batch`` per 20 meeting
+  messages reading each with its event and its sequence number (`mapping.MESSAGE_EXPAND`).
+  A delta token Graph no longer knows (410 ``syncStateNotFound``) raises `CursorExpiredError`;
+  the service then starts a new round from None, and its store (not this adapter) makes sure a
+  message seen twice is acted on once.
+- `reply`: one GET of the request with its event, then ``POST /events/{id}/accept`` (or
+  ``decline``, ``tentativelyAccept``) with the reply as ``comment`` and ``sendResponse: true``.
+  When an earlier attempt may have sent it (``Reply.maybe_sent``), the event's
+  ``responseStatus`` says whether the resource answered after the request arrived; a declined
+  event leaves the calendar, so a decline is then looked for in Sent Items.
+- `write_instructions`: the organizer's event (``$filter=iCalUId eq``, or the calendar view
+  around an occurrence), skipped when our marker for this update is in its body, else one
+  ``PATCH`` of the body: Graph sends the update to the attendees, and it comes back to the
+  resource mailbox carrying the marker (an HTML comment Exchange copies into the update).
+- `wait_for_changes`: polling with delta: every `peek_every` one GET of the last cursor (its
+  answer is not kept; `fetch_changes` reads the changes). Change notifications are not used.
+- `read_marker`/`write_marker`: not kept under Graph (see `read_marker`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+from html import escape
+from typing import TYPE_CHECKING, Any, Final, Self
+from urllib.parse import quote
+
+import structlog
+
+from vmrsched.adapters.auth.client import AppTokenClient
+from vmrsched.adapters.ews.mapping import marker_of, with_instructions
+from vmrsched.adapters.graph import mapping
+from vmrsched.adapters.graph.errors import translate
+from vmrsched.adapters.graph.transport import GraphTransport, Part
+from vmrsched.domain.bodies import html_to_text
+from vmrsched.ports.mailbox import (
+    ChangePage,
+    CursorExpiredError,
+    InstallationMarker,
+    InstructionsUpdate,
+    MailboxError,
+    MessageGoneError,
+    Reply,
+    ReplyKind,
+    WatchEvents,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from vmrsched.adapters.ews.connection import RetryBudget
+    from vmrsched.config.settings import ExchangeSettings
+    from vmrsched.domain.meetings import MeetingMessage
+
+log = structlog.get_logger(__name__)
+
+#: Graph's largest page for a message delta (``Prefer: odata.maxpagesize``).
+MAX_PAGE: Final = 1000
+PEEK_EVERY: Final = timedelta(seconds=5)
+_UTC: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
+
+
+def _segment(value: str) -> str:
+    return quote(value.strip(), safe="@=-_.")
+
+
+class GraphMailbox:
+    """The resource mailbox on Microsoft Graph. Thread-safe; calls block."""
+
+    def __init__(
+        self,
+        *,
+        graph_url: str,
+        resource_mailbox: str,
+        tokens: AppTokenClient,
+        ca_bundle: Path | None = None,
+        max_in_flight: int = 4,
+        budget: RetryBudget | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        peek_every: timedelta = PEEK_EVERY,
+        owns_tokens: bool = False,
+    ) -> None:
+        self._address = resource_mailbox.strip()
+        self._user = f"/users/{_segment(self._address)}"
+        self._tokens = tokens
+        self._owns_tokens = owns_tokens
+        self.http = GraphTransport(
+            graph_url,
+            tokens,
+            ca_bundle=ca_bundle,
+            max_in_flight=max_in_flight,
+            budget=budget,
+            sleep=sleep,
+        )
+        self._peek_every = peek_every
+        self._closed = threading.Event()
+        self._cursor: str | None = None
+        self._marker_warned = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        exchange: ExchangeSettings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        **options: Any,
+    ) -> Self:
+        """The mailbox of ``[exchange]``: its Graph URL, resource mailbox, app and CA bundle."""
+        tokens = (
+            AppTokenClient.from_settings(exchange, clock=clock)
+            if clock is not None
+            else AppTokenClient.from_settings(exchange)
+        )
+        return cls(
+            graph_url=exchange.graph_url,
+            resource_mailbox=exchange.resource_mailbox,
+            tokens=tokens,
+            ca_bundle=exchange.ca_bundle,
+            owns_tokens=True,
+            **options,
+        )
+
+    @property
+    def address(self) -> str:
+        """The resource mailbox's SMTP address."""
+        return self._address
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def fetch_changes(self, cursor: str | None, *, limit: int = 100) -> ChangePage:
+        """New messages in the inbox since `cursor`: one delta page, meeting messages read."""
+        size = max(1, min(limit, MAX_PAGE))
+        url = cursor or (
+            f"{self._user}/mailFolders/inbox/messages/delta"
+            "?changeType=created&$select=id,receivedDateTime"
+        )
+        answer = self.http.request(
+            "GET",
+            url,
+            what="reading the inbox (delta)",
+            headers={"Prefer": f"odata.maxpagesize={size}"},
+        )
+        body = answer.body if isinstance(answer.body, dict) else {}
+        seen = [
+            entry
+            for entry in body.get("value") or ()
+            if isinstance(entry, dict) and "@removed" not in entry and entry.get("id")
+        ]
+        read = self._read(
+            [str(e["id"]) for e in seen if e.get("@odata.type") in mapping.MEETING_TYPES]
+        )
+        messages = [
+            read.get(str(e["id"]))
+            or mapping.other_message(
+                str(e["id"]),
+                str(e.get("@odata.type") or "#microsoft.graph.message"),
+                mapping.parse_instant(e.get("receivedDateTime")),
+            )
+            for e in seen
+            if e.get("@odata.type") not in mapping.MEETING_TYPES or str(e["id"]) in read
+        ]
+        following = body.get("@odata.nextLink")
+        new_cursor = str(following or body.get("@odata.deltaLink") or "")
+        if not new_cursor:
+            raise MailboxError("Graph answered a delta query without a next or delta link")
+        self._cursor = new_cursor
+        if messages:
+            log.info(
+                "inbox_read", mailbox=self._address, messages=len(messages), more=bool(following)
+            )
+        return ChangePage(messages=messages, cursor=new_cursor, more=bool(following))
+
+    def _read(self, ids: Sequence[str]) -> dict[str, MeetingMessage]:
+        """Meeting messages with their events and sequence numbers, 20 to a ``$batch``."""
+        if not ids:
+            return {}
+        parts = [
+            Part(
+                "GET",
+                f"{self._user}/messages/{_segment(i)}?$expand={mapping.MESSAGE_EXPAND}",
+                headers=_UTC,
+            )
+            for i in ids
+        ]
+        read: dict[str, MeetingMessage] = {}
+        for message_id, answer in zip(
+            ids, self.http.batch(parts, what="reading meeting messages"), strict=True
+        ):
+            if answer.status == 404:
+                log.info("message_gone_before_read", mailbox=self._address, message=message_id)
+                continue
+            if not answer.ok or not isinstance(answer.body, dict):
+                raise translate(
+                    answer.status, answer.body, answer.headers, "reading a meeting message"
+                )
+            read[message_id] = mapping.meeting_message(answer.body)
+        return read
+
+    # --- replying ------------------------------------------------------------------------------
+
+    def reply(self, reply: Reply) -> bool:
+        """Accept, tentatively accept or decline the request's event on the resource's calendar
+        (``sendResponse: true``), unless the resource already answered it since it arrived."""
+        message = self._request_with_event(reply.message_id)
+        received = mapping.parse_instant(message.get("receivedDateTime"))
+        event = message.get("event")
+        if not isinstance(event, dict) or not event.get("id"):
+            if reply.kind is ReplyKind.DECLINE and self._declined_since(received, message):
+                return self._logged(reply, sent=False)
+            raise MessageGoneError(
+                f"the request {reply.message_id} has no event on {self._address}'s calendar",
+                fix="set the resource's calendar processing to AutoUpdate "
+                "(Set-CalendarProcessing -AutomateProcessing AutoUpdate "
+                "-AddNewRequestsTentatively $true); see docs/howto/run-on-graph.md",
+            )
+        if reply.maybe_sent and mapping.answered_since(event, received):
+            return self._logged(reply, sent=False)
+        action = mapping.ACTIONS[reply.kind]
+        self.http.request(
+            "POST",
+            f"{self._user}/events/{_segment(str(event['id']))}/{action}",
+            what="replying to a meeting request",
+            body={"comment": mapping.comment(reply.body_html), "sendResponse": True},
+        )
+        return self._logged(reply, sent=True)
+
+    def _logged(self, reply: Reply, *, sent: bool) -> bool:
+        log.info(
+            "reply_sent" if sent else "reply_already_sent",
+            mailbox=self._address,
+            message=reply.message_id,
+            kind=reply.kind.value,
+            key=reply.idempotency_key,
+        )
+        return sent
+
+    def _request_with_event(self, message_id: str) -> dict[str, Any]:
+        answer = self.http.request(
+            "GET",
+            f"{self._user}/messages/{_segment(message_id)}"
+            "?$expand=microsoft.graph.eventMessage/event",
+            what="reading a meeting request",
+            headers=_UTC,
+        )
+        return answer.body if isinstance(answer.body, dict) else {}
+
+    def _declined_since(self, received: datetime | None, request: dict[str, Any]) -> bool:
+        """Whether Sent Items holds a decline of this meeting sent after the request arrived
+        (a declined event is removed from the resource's calendar, so the event cannot say)."""
+        if received is None:
+            return False
+        since = received.strftime("%Y-%m-%dT%H:%M:%SZ")
+        answer = self.http.request(
+            "GET",
+            f"{self._user}/mailFolders/sentitems/messages?$filter=sentDateTime ge {since}&$top=100",
+            what="looking for an earlier decline",
+        )
+        subject = str(request.get("subject") or "")
+        return any(
+            isinstance(m, dict)
+            and m.get("meetingMessageType") == "meetingDeclined"
+            and str(m.get("subject") or "").endswith(subject)
+            for m in (answer.body or {}).get("value") or ()
+        )
+
+    # --- writing as the organizer --------------------------------------------------------------
+
+    def write_instructions(self, update: InstructionsUpdate) -> bool:
+        """PATCH the organizer's event body with the instructions and our marker (Graph sends
+        the update to the attendees), unless our marker for this update is there already."""
+        organizer = f"/users/{_segment(update.organizer_email)}"
+        event = self._organizer_event(organizer, update)
+        found = event.get("body")
+        body: dict[str, Any] = found if isinstance(found, dict) else {}
+        content = str(body.get("content") or "")
+        html = (
+            content
+            if str(body.get("contentType") or "").casefold() == "html"
+            else _as_html(content)
+        )
+        if marker_of(None, html, html_to_text(html)) == update.marker:
+            log.info(
+                "instructions_already_written", organizer=update.organizer_email, uid=update.uid
+            )
+            return False
+        updated = with_instructions(
+            html, update.body_html, update.marker, replace_placeholder=update.replace_placeholder
+        )
+        self.http.request(
+            "PATCH",
+            f"{organizer}/events/{_segment(str(event['id']))}",
+            what="writing instructions",
+            body={"body": {"contentType": "html", "content": updated}},
+        )
+        log.info(
+            "instructions_written",
+            organizer=update.organizer_email,
+            uid=update.uid,
+            key=update.idempotency_key,
+        )
+        return True
+
+    def _organizer_event(self, organizer: str, update: InstructionsUpdate) -> dict[str, Any]:
+        headers = {"Prefer": 'outlook.body-content-type="html"'}
+        if update.occurrence_original_start:
+            original = mapping.parse_instant(update.occurrence_original_start)
+            if original is None:
+                raise MessageGoneError(
+                    f"unreadable occurrence start {update.occurrence_original_start!r}"
+                )
+            start = (original - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            end = (original + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            path = f"{organizer}/calendarView?startDateTime={start}&endDateTime={end}&$top=1000"
+        else:
+            path = f"{organizer}/events?$filter=iCalUId eq '{update.uid}'&$top=2"
+        answer = self.http.request(
+            "GET", path, what="finding the organizer's meeting", headers=headers
+        )
+        for event in (answer.body or {}).get("value") or ():
+            if not isinstance(event, dict):
+                continue
+            if not update.occurrence_original_start:
+                return event
+            uid = str(event.get("uid") or event.get("iCalUId") or "")
+            when = mapping.parse_instant(event.get("originalStart")) or mapping.parse_local(
+                event.get("start")
+            )
+            if uid == update.uid and when == original:
+                return event
+        raise MessageGoneError(
+            f"no meeting with UID {update.uid} in {update.organizer_email}'s calendar"
+        )
+
+    # --- waiting -------------------------------------------------------------------------------
+
+    def wait_for_changes(self, timeout: timedelta) -> WatchEvents:
+        """Poll the last delta cursor every `peek_every` until something new is there or
+        `timeout` passes (Graph change notifications are not used)."""
+        deadline = time.monotonic() + max(timeout.total_seconds(), 0.0)
+        healthy, detail = True, ("polling with delta",)
+        while not self._closed.is_set():
+            cursor = self._cursor
+            if cursor is None:
+                try:
+                    self._arm()
+                except MailboxError as exc:
+                    healthy, detail = False, (f"delta poll failed: {exc}",)
+            elif cursor is not None:
+                try:
+                    if self._peek(cursor):
+                        return WatchEvents(changed=True, push_healthy=True, detail=detail)
+                    healthy, detail = True, ("polling with delta",)
+                except CursorExpiredError:
+                    return WatchEvents(changed=True, push_healthy=True, detail=("cursor expired",))
+                except MailboxError as exc:
+                    healthy, detail = False, (f"delta poll failed: {exc}",)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._closed.wait(min(remaining, self._peek_every.total_seconds()))
+        return WatchEvents(
+            changed=False, push_healthy=healthy and not self._closed.is_set(), detail=detail
+        )
+
+    def _arm(self) -> None:
+        """Before the first `fetch_changes`: follow a delta round of ids to its end, so the
+        next peek sees only what arrives from now on (as EWS subscribes before its first read)."""
+        url: str | None = (
+            f"{self._user}/mailFolders/inbox/messages/delta?changeType=created&$select=id"
+        )
+        while url is not None and not self._closed.is_set():
+            answer = self.http.request(
+                "GET",
+                url,
+                what="polling the inbox (delta)",
+                headers={"Prefer": f"odata.maxpagesize={MAX_PAGE}"},
+            )
+            body = answer.body if isinstance(answer.body, dict) else {}
+            following = body.get("@odata.nextLink")
+            if following is None:
+                if self._cursor is None and body.get("@odata.deltaLink"):
+                    self._cursor = str(body["@odata.deltaLink"])
+                return
+            url = str(following)
+
+    def _peek(self, cursor: str) -> bool:
+        if "$skiptoken" in cursor.casefold() or "skiptoken=" in cursor.casefold():
+            return True  # a page is waiting
+        answer = self.http.request(
+            "GET",
+            cursor,
+            what="polling the inbox (delta)",
+            headers={"Prefer": "odata.maxpagesize=1"},
+        )
+        body = answer.body if isinstance(answer.body, dict) else {}
+        return any(isinstance(e, dict) and "@removed" not in e for e in body.get("value") or ())
+
+    # --- the installation marker ---------------------------------------------------------------
+
+    def read_marker(self) -> InstallationMarker | None:
+        """Not kept under Graph: always None. EWS keeps it in a user configuration object, which
+        Graph cannot reach; its equivalents (extended properties or open extensions on a
+        folder) are not implemented yet, so two installations on one resource mailbox are not
+        detected when ``api = "graph"`` (docs/howto/run-on-graph.md)."""
+        return None
+
+    def write_marker(self, marker: InstallationMarker) -> None:
+        """Not kept under Graph (see `read_marker`); says so once in the log."""
+        if not self._marker_warned:
+            self._marker_warned = True
+            log.warning(
+                "installation_marker_unsupported",
+                mailbox=self._address,
+                installation=marker.installation_id,
+                detail="api = graph keeps no installation marker: make sure only one "
+                "installation serves this resource mailbox",
+            )
+
+    def close(self) -> None:
+        """Stop waiting, close the HTTP session (and the token client if it is ours)."""
+        self._closed.set()
+        self.http.close()
+        if self._owns_tokens:
+            self._tokens.close()
+
+
+def _as_html(text: str) -> str:
+    return "<html><body><p>" + escape(text).replace("\n", "<br>") + "</p></body></html>"
