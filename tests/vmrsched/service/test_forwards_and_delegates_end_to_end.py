@@ -136,6 +136,28 @@ def test_an_attendees_forward_of_a_booked_meeting_changes_nothing(live: LiveServ
     assert responses_in(live, BOB, "Forwarded once") == []
 
 
+def test_a_forward_whose_client_dropped_the_body_rewrites_nothing(live: LiveService) -> None:
+    """Bob's client forwards with a body of its own (no instructions): the booked meeting is
+    not "healed" on an attendee's behalf, no update goes out, nobody gets a reply."""
+    item = send_meeting(live, ALICE, "Bare forward", live.body_with_token(ALICE), others=(BOB,))
+    live.wait_for_replies(1)
+    request = next(
+        found
+        for found in live.account(BOB).inbox.all()
+        if isinstance(found, MeetingRequest) and str(found.subject).endswith("Bare forward")
+    )
+    forward = request.create_forward(
+        subject="FW: Bare forward", body=None, to_recipients=[Mailbox(email_address=RESOURCE)]
+    )
+    forward.body = HTMLBody("<p>Can the room come too?</p>")  # the whole body, not added text
+    forward.send()
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
+    assert len(requests_for(live, BOB, "Bare forward")) == 1  # no update was sent
+    assert live.responses(ALICE, "Bare forward") == ["Accepted"]
+    assert responses_in(live, BOB, "Bare forward") == []
+
+
 def test_a_meeting_reaching_the_resource_by_forward_is_booked_for_its_organizer(
     live: LiveService,
 ) -> None:
