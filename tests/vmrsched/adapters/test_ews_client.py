@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import certifi
 import pytest
+import requests
 import structlog
 from exchangelib.services import Unsubscribe
 from harness import ALICE, DAVE, make_sim, start_sim_server
@@ -18,7 +19,7 @@ from mailbox_support import VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET, exchange_s
 from mailbox_worlds import EwsWorld
 
 from vmrsched.adapters.ews.client import EwsMailbox
-from vmrsched.adapters.ews.connection import RetryBudget
+from vmrsched.adapters.ews.connection import EwsAdapter, RetryBudget
 from vmrsched.ports.mailbox import (
     MailboxAccessError,
     MailboxAuthError,
@@ -264,6 +265,26 @@ def test_replies_can_be_sent_from_several_threads_at_once(world: EwsWorld, sim: 
         thread.join(timeout=60)
     assert errors == []
     assert len(world.responses()) == 8
+
+
+def test_whole_answers_are_read_in_big_chunks_and_streams_byte_by_byte(sim: SimServer) -> None:
+    """exchangelib parses answers via iter_content(): a whole answer comes in one chunk (not one
+    per byte, requests' default); a streamed one keeps one-byte chunks for exchangelib's
+    streaming reader."""
+    session = requests.Session()
+    session.mount("https://", EwsAdapter(sim.ca_file))
+    url = f"{sim.base_url}/common/v2.0/.well-known/openid-configuration"
+    try:
+        whole = session.get(url, timeout=10)
+        streamed = session.get(url, stream=True, timeout=10)
+        chunks = list(whole.iter_content())
+        bytes_ = list(streamed.iter_content())
+    finally:
+        session.close()
+    assert len(whole.content) > 1
+    assert chunks == [whole.content]
+    assert b"".join(bytes_) == whole.content
+    assert {len(b) for b in bytes_} == {1}
 
 
 def test_no_secret_or_token_is_logged(world: EwsWorld) -> None:

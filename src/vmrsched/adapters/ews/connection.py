@@ -90,6 +90,44 @@ class AppCredentials(BaseCredentials):  # type: ignore[misc]
         return f"AppCredentials(client_id={self.tokens.client_id!r}, purpose={self.purpose!r})"
 
 
+#: Bytes per chunk when exchangelib parses a response that is already in memory.
+WHOLE_BODY_CHUNK: Final = 64 * 1024
+
+
+class _WholeBodyResponse(requests.Response):
+    """A response read whole (not streamed): ``iter_content()`` defaults to big chunks.
+
+    exchangelib parses every answer from ``response.iter_content()`` with no chunk size, and
+    requests' default is one byte (``Response.iter_content``,
+    https://requests.readthedocs.io/en/latest/api/), so a 100 kB GetItem answer cost 100,000
+    Python iterations. exchangelib's reader takes chunks
+    of any size (ecederstrand/exchangelib#651). Streamed answers (GetStreamingEvents) keep the
+    default: exchangelib's ``DocumentYielder`` reads those one byte at a time on purpose.
+    """
+
+    def iter_content(
+        self, chunk_size: int | None = WHOLE_BODY_CHUNK, decode_unicode: bool = False
+    ) -> Any:
+        """The body in chunks of ``chunk_size`` (64 KiB unless asked otherwise)."""
+        if decode_unicode:
+            return super().iter_content(chunk_size, decode_unicode=True)
+        return super().iter_content(chunk_size)
+
+
+class EwsAdapter(PinnedCaAdapter):
+    """The pinned-CA adapter, handing back whole (not streamed) answers as `_WholeBodyResponse`."""
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send; a response read whole gets big ``iter_content()`` chunks."""
+        response = super().send(request, *args, **kwargs)
+        streamed = kwargs.get("stream", args[0] if args else False)
+        if not streamed and type(response) is requests.Response:
+            response.__class__ = _WholeBodyResponse
+        return response
+
+
 class EwsSession(requests.Session):
     """A requests session with the bookkeeping fields exchangelib sets on its own."""
 
@@ -110,7 +148,7 @@ class AppProtocol(Protocol):  # type: ignore[misc]
         session = EwsSession()
         session.headers.update(DEFAULT_HEADERS)
         session.headers["User-Agent"] = USER_AGENT
-        adapter = PinnedCaAdapter(
+        adapter = EwsAdapter(
             credentials.ca_bundle,
             pool_block=True,
             pool_connections=self.CONNECTIONS_PER_SESSION,
