@@ -76,9 +76,17 @@ def require_chromium() -> str:
 class LiveVmrsched:
     """vmrsched serving the add-in and watching the resource mailbox, until `stop`."""
 
-    def __init__(self, server: RunningServer, folder: Path, *, listen: str | None = None) -> None:
+    def __init__(
+        self,
+        server: RunningServer,
+        folder: Path,
+        *,
+        listen: str | None = None,
+        meetings: dict[str, Any] | None = None,
+    ) -> None:
         self.listen = listen or free_listen("127.0.0.1:0")
         raw = demo_settings(server, folder, self.listen)
+        raw["meetings"] = meetings or {}
         raw["web"]["public_url"] = f"http://{self.listen}"
         raw["addin"] = {
             "client_id": ADDIN_APP,

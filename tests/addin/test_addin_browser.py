@@ -13,13 +13,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from addin_live import ADDIN_APP, API_ID_URI, OutlookPane
+from addin_live import ADDIN_APP, API_ID_URI, LiveVmrsched, OutlookPane
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from addin_live import LiveVmrsched
     from playwright.sync_api import Browser
 
     from exchangesim.server import RunningServer
@@ -63,6 +62,8 @@ def test_add_a_vmr_puts_the_reserved_vmr_into_body_location_and_attendees(
     assert page.wait_state("working") == "Adding a video meeting room…"
     assert page.page.get_by_role("button", name="Add a VMR").is_disabled()
     page.screenshot("working")
+    status = page.page.locator("#status")
+    assert (status.get_attribute("role"), status.get_attribute("aria-live")) == ("status", "polite")
     page.release_held()
     shown = page.wait_state("success")
     page.screenshot("success")
@@ -127,7 +128,35 @@ def test_a_teams_meeting_is_left_alone(
     assert page.reserved == []
 
 
-def test_a_refused_sign_in_shows_the_services_message_and_changes_nothing(
+def test_an_organizer_the_service_refuses_sees_its_reason_and_nothing_changes(
+    pane: Callable[..., OutlookPane], server: RunningServer, tmp_path: Path
+) -> None:
+    """vmrsched allows only fabrikam.com organizers: Alice's reservation gets 403 and the pane
+    shows the service's own message; the meeting is left as it was."""
+    refusing = LiveVmrsched(
+        server, tmp_path, meetings={"allowed_organizer_domains": ["fabrikam.com"]}
+    )
+    refusing.start()
+    try:
+        page = pane(body=AGENDA)
+        page.open(refusing)
+        page.click_add()
+        shown = page.wait_state("error")
+        page.screenshot("error")
+    finally:
+        refusing.close()
+    assert shown == (
+        "Could not add a video meeting room: alice@contoso.com is not in an allowed organizer"
+        " domain (fabrikam.com). Nothing was changed."
+    )
+    item = page.item()
+    assert item["body"] == AGENDA
+    assert item["location"] == ""
+    assert addresses(item) == []
+    assert page.reserved == []
+
+
+def test_a_forged_token_is_refused_and_the_pane_says_so(
     pane: Callable[..., OutlookPane], vmrsched: LiveVmrsched
 ) -> None:
     """A token with a forged signature gets 401 from vmrsched; the pane shows its message."""
@@ -136,8 +165,8 @@ def test_a_refused_sign_in_shows_the_services_message_and_changes_nothing(
     page.set_token_mode("tampered")
     page.click_add()
     shown = page.wait_state("error")
-    page.screenshot("error")
     assert shown.startswith("Could not add a video meeting room: ")
+    assert "signature" in shown
     assert shown.endswith("Nothing was changed.")
     item = page.item()
     assert item["body"] == AGENDA
