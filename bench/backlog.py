@@ -236,7 +236,8 @@ async def measure(
     result = Result(n=n, singles=singles, latency_ms=latency_ms)
     result.series_occurrences = SERIES_OCCURRENCES
     raw = demo_settings(server, folder, "127.0.0.1:0")
-    raw.pop("web", None)  # no web API in the benchmark
+    for section in ("web", "addin"):  # no web API (nor the add-in it serves) in the benchmark
+        raw.pop(section, None)
     raw["service"]["poll_interval_seconds"] = 30
     settings = settings_from_mapping(raw, base=folder)
     components = bootstrap.build(settings)
