@@ -4,8 +4,9 @@
 tasks and the web task serving the add-in, its API and its config) on a thread of its own,
 against exchangesim over HTTPS with the demo tenant and its add-in app registrations.
 `OutlookPane` is the task pane from that service in Debian's Chromium, inside a stand-in for
-Outlook's compose form: Office.js (``outlook_standin.js``) and MSAL's nested app authentication
-(``naa_stub.js``), whose tokens come from exchangesim's token endpoint over HTTP.
+Outlook's compose form (``outlook_standin.js``): the Office.js appointment API, and the nested app
+authentication bridge that Office.js offers MSAL.js, whose broker hands the vendored MSAL.js
+tokens that exchangesim's token endpoint issues over HTTP (`user_token`).
 """
 
 from __future__ import annotations
@@ -196,7 +197,6 @@ class OutlookPane:
         self.context.route(OFFICE_JS, self._office_js)
         self.context.expose_function("vmrTestToken", self._token)
         self.context.add_init_script(script=f"window.__outlookInit = {_json(item)};")
-        self.context.add_init_script(path=str(HERE / "naa_stub.js"))
         self.context.route("**/api/v1/reservations", self._reservation)
 
     def _response(self, response: Response) -> None:

@@ -4,7 +4,8 @@
 // offers the Office.js calls the add-in makes (Mailbox requirement set 1.1-1.3 surface: body,
 // location, attendees, subject, start, end, notification messages), answering asynchronously
 // like Outlook does, and records the item in window.__outlook for the test to read. The item's
-// starting state comes from window.__outlookInit (set by the test before the page loads).
+// starting state comes from window.__outlookInit (set by the test before the page loads). It also
+// offers MSAL.js the nested-app-authentication bridge that Office.js gives it in Outlook.
 (function () {
   "use strict";
   const init = window.__outlookInit || {};
@@ -83,6 +84,77 @@
       },
     };
   }
+
+  // Nested app authentication: in Outlook, Office.js offers MSAL a bridge to the host's token
+  // broker (window.nestedAppAuthBridge; messages as in msal-browser's naa/BridgeProxy). This
+  // broker asks the test (window.vmrTestToken, a Playwright binding) for the access token, which
+  // exchangesim's token endpoint issues. The ID token MSAL also wants is made up here from the
+  // access token's claims (unsigned: MSAL only reads it; vmrsched never sees it).
+  const naa = { requests: [], mode: "ok" };
+  window.__naa = naa;
+  const listeners = [];
+  const base64url = (text) =>
+    btoa(unescape(encodeURIComponent(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const claimsOf = (jwt) =>
+    JSON.parse(decodeURIComponent(escape(atob(jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")))));
+
+  async function broker(request) {
+    const reply = { messageType: "NestedAppAuthResponse", requestId: request.requestId };
+    if (request.method === "GetInitContext") {
+      return { ...reply, success: true, initContext: { sdkName: "outlook-standin", sdkVersion: "1.0", capabilities: {} } };
+    }
+    if (request.method !== "GetToken") {
+      return { ...reply, success: false, error: { status: "UserCancel", code: "user_cancelled", description: "no popups in this test" } };
+    }
+    const params = request.tokenParams;
+    const scopes = params.scope.split(" ").filter((scope) => !["openid", "profile", "offline_access", "email"].includes(scope));
+    const accessToken = await window.vmrTestToken(params.clientId, scopes, naa.mode);
+    const claims = claimsOf(accessToken);
+    const idToken = [
+      base64url(JSON.stringify({ alg: "none", typ: "JWT" })),
+      base64url(JSON.stringify({
+        aud: params.clientId, iss: claims.iss, tid: claims.tid, oid: claims.oid, sub: claims.oid,
+        preferred_username: claims.preferred_username, name: claims.name,
+        iat: claims.iat, nbf: claims.nbf, exp: claims.exp, ver: "2.0",
+      })),
+      "",
+    ].join(".");
+    return {
+      ...reply,
+      success: true,
+      token: { access_token: accessToken, id_token: idToken, expires_in: 3600, scope: params.scope, token_type: "Bearer" },
+      account: {
+        homeAccountId: `${claims.oid}.${claims.tid}`,
+        environment: "login.microsoftonline.com",
+        tenantId: claims.tid,
+        localAccountId: claims.oid,
+        username: claims.preferred_username,
+        name: claims.name,
+      },
+    };
+  }
+
+  window.nestedAppAuthBridge = {
+    addEventListener(type, listener) {
+      if (type === "message") listeners.push(listener);
+    },
+    removeEventListener(type, listener) {
+      const at = listeners.indexOf(listener);
+      if (at >= 0) listeners.splice(at, 1);
+    },
+    postMessage(message) {
+      const request = JSON.parse(message);
+      naa.requests.push(request);
+      broker(request)
+        .catch((error) => ({
+          messageType: "NestedAppAuthResponse", requestId: request.requestId, success: false,
+          error: { status: "TransientError", code: "broker_error", description: String(error) },
+        }))
+        .then((response) => {
+          for (const listener of listeners.slice()) listener(JSON.stringify(response));
+        });
+    },
+  };
 
   const ready = new Promise((resolve) => {
     if (document.readyState === "loading") {
