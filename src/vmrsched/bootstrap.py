@@ -19,6 +19,7 @@ from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.ews.client import EwsMailbox
 from vmrsched.adapters.ews.probe import EwsProbe
 from vmrsched.adapters.graph.client import GraphMailbox
+from vmrsched.adapters.graph.probe import GraphProbe
 from vmrsched.config import ExchangeApi, ensure_installation_key
 from vmrsched.service.clock import Clock, system_clock
 from vmrsched.service.health import Health
@@ -68,8 +69,10 @@ def open_mailbox(settings: Settings) -> Mailbox:
     return EwsMailbox.from_settings(settings.exchange)
 
 
-def open_setup_probe(settings: Settings) -> EwsProbe:
-    """The doctor's probes for ``[exchange]`` (EWS; the caller handles ``api = "graph"``)."""
+def open_setup_probe(settings: Settings) -> EwsProbe | GraphProbe:
+    """The doctor's probes for ``[exchange]``, over the API ``api`` names."""
+    if settings.exchange.api is ExchangeApi.GRAPH:
+        return GraphProbe(settings.exchange)
     return EwsProbe(settings.exchange)
 
 

@@ -66,7 +66,14 @@ NOTIFIER_KEY: web.AppKey[Notifier] = web.AppKey("exchangesim_graph_notifier", No
 def add_routes(app: web.Application, *, ca_file: Path | None = None) -> None:
     """Route ``/v1.0/{path}`` (any method) to the Graph front-end; start the notifier with the
     server (it trusts the system's CAs and ``ca_file``, the simulator's own)."""
-    from exchangesim.graph import actions, delta, events, messages  # noqa: F401, PLC0415 (register)
+    from exchangesim.graph import (  # noqa: F401, PLC0415 (register)
+        actions,
+        calendar_permissions,
+        delta,
+        events,
+        messages,
+        purge,
+    )
 
     notifier = Notifier(app[SIM_KEY], ca_file)
     app[NOTIFIER_KEY] = notifier

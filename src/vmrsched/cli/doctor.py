@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from vmrsched import bootstrap
 from vmrsched.cli.edge import FAILED, OK
 from vmrsched.config import ExchangeApi, load_installation_key
-from vmrsched.service.doctor import Diagnosis, DoctorRequest, diagnose, graph_not_available
+from vmrsched.service.doctor import Diagnosis, DoctorRequest, diagnose
+from vmrsched.service.doctor_graph import diagnose_graph
 
 if TYPE_CHECKING:
     from vmrsched.config import Settings
@@ -39,26 +40,28 @@ class DoctorOptions:
 def run_doctor(settings: Settings, options: DoctorOptions, out: TextIO) -> int:
     """Run every check against ``settings``; print; 1 when a check failed."""
     exchange = settings.exchange
-    if exchange.api is not ExchangeApi.EWS:
-        diagnosis = graph_not_available()
-    else:
-        key_file = settings.service.installation_key_file
-        ours = load_installation_key(key_file).key_id if key_file.exists() else None
-        request = DoctorRequest(
-            api=exchange.api.value,
-            token_endpoint=exchange.token_endpoint,
-            resource=exchange.resource_mailbox,
-            secret_expires=exchange.client_secret_expires,
-            installation_id=ours,
-            probe_outsider=options.probe_outsider,
-            probe_organizer=options.probe_organizer,
-            probe_meeting=options.probe_meeting,
-            meeting_deadline=options.meeting_deadline,
-            meeting_settle=options.meeting_settle,
-        )
-        probe = bootstrap.open_setup_probe(settings)
-        try:
-            now = datetime.now(UTC)
+    key_file = settings.service.installation_key_file
+    ours = load_installation_key(key_file).key_id if key_file.exists() else None
+    request = DoctorRequest(
+        api=exchange.api.value,
+        token_endpoint=exchange.token_endpoint,
+        resource=exchange.resource_mailbox,
+        secret_expires=exchange.client_secret_expires,
+        installation_id=ours,
+        probe_outsider=options.probe_outsider,
+        probe_organizer=options.probe_organizer,
+        probe_meeting=options.probe_meeting,
+        meeting_deadline=options.meeting_deadline,
+        meeting_settle=options.meeting_settle,
+    )
+    probe = bootstrap.open_setup_probe(settings)
+    try:
+        now = datetime.now(UTC)
+        if exchange.api is ExchangeApi.GRAPH:
+            diagnosis = diagnose_graph(
+                request, probe, graph_url=exchange.graph_url, today=now.date()
+            )
+        else:
             diagnosis = diagnose(
                 request,
                 probe,
@@ -66,8 +69,8 @@ def run_doctor(settings: Settings, options: DoctorOptions, out: TextIO) -> int:
                 today=now.date(),
                 now=now,
             )
-        finally:
-            probe.close()
+    finally:
+        probe.close()
     print_diagnosis(diagnosis, out, as_json=options.as_json)
     return FAILED if diagnosis.failed else OK
 

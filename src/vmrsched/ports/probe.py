@@ -1,9 +1,9 @@
 """Setup probes: what ``vmrsched doctor`` asks the identity platform and Exchange, in our words.
 
 The doctor's checks (`vmrsched.service.doctor`) are pure evaluations of these facts; an adapter
-(`vmrsched.adapters.ews.probe` for EWS) gathers them with the app's own credentials and
-translates every refusal into a `ProbeError` whose `reason` says what kind of refusal it was
-(the message and fix are the adapter's plain words).
+(`vmrsched.adapters.ews.probe` for EWS, `vmrsched.adapters.graph.probe` for Graph) gathers them
+with the app's own credentials and translates every refusal into a `ProbeError` whose `reason`
+says what kind of refusal it was (the message and fix are the adapter's plain words).
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ class Refusal(StrEnum):
     TOKEN_REFUSED = "token-refused"  # noqa: S105 - any other refusal of the token endpoint
     UNREACHABLE = "unreachable"  # no answer (network, TLS, 5xx)
     EWS_BLOCKED = "ews-blocked"  # HTTP 403: EWS switched off for the org, app or mailbox
-    NO_PERMISSION = "no-permission"  # HTTP 401: the token grants nothing Exchange understands
+    NO_PERMISSION = "no-permission"  # the token (or RBAC) grants nothing, or not all, it needs
     OUT_OF_SCOPE = "out-of-scope"  # the app may not act as this mailbox (management scope)
     NO_MAILBOX = "no-mailbox"  # no mailbox with this address
     OTHER = "other"
@@ -60,7 +60,8 @@ class CalendarFacts:
 class MeetingOutcome(StrEnum):
     """What became of a probe meeting request sent to the resource mailbox."""
 
-    UNPROCESSED = "unprocessed"  # it arrived and stayed unanswered: vmrsched can process it
+    UNPROCESSED = "unprocessed"  # it arrived and stayed unanswered, with no calendar entry
+    TENTATIVE = "tentative"  # it arrived, is on the calendar as tentative, unanswered (AutoUpdate)
     PROCESSED = "processed"  # Exchange answered or removed it on its own
     NOT_DELIVERED = "not-delivered"  # it never arrived in time
 

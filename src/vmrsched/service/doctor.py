@@ -95,24 +95,6 @@ class Diagnosis:
         return next(c for c in self.checks if c.id == check_id)
 
 
-def graph_not_available() -> Diagnosis:
-    """``api = "graph"``: the Graph adapter does not exist yet, so nothing can be checked."""
-    checks = [
-        Check(
-            "config.api",
-            Status.FAIL,
-            'exchange.api = "graph": vmrsched has no Microsoft Graph adapter yet (issue 7), '
-            "so neither the service nor these checks can use Graph",
-            'set [exchange] api = "ews" (Exchange Server, or Exchange Online until 2027-04-01)',
-        )
-    ]
-    checks += [
-        Check(i, Status.SKIP, "not checked: the configured API (Graph) is not available yet")
-        for i in CHECK_IDS[1:]
-    ]
-    return Diagnosis(checks)
-
-
 def diagnose(
     request: DoctorRequest,
     probe: SetupProbe,
@@ -121,9 +103,10 @@ def diagnose(
     today: date,
     now: datetime,
 ) -> Diagnosis:
-    """Run every check once, in `CHECK_IDS` order."""
+    """Run every EWS check once, in `CHECK_IDS` order (Graph: `doctor_graph.diagnose_graph`)."""
     if request.api != "ews":
-        return graph_not_available()
+        msg = f"diagnose checks EWS, not {request.api!r}: use doctor_graph.diagnose_graph"
+        raise ValueError(msg)
     result = Diagnosis()
     add = result.checks.append
     add(Check("config.api", Status.PASS, 'exchange.api = "ews"'))

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from vmrsched.ports.probe import ProbeError, Refusal, TokenFacts
-from vmrsched.service.doctor import CHECK_IDS, graph_not_available
 from vmrsched.service.doctor_checks import (
     ExpiryFacts,
     Status,
@@ -56,16 +55,6 @@ def test_the_token_endpoint_must_be_one_tenants_v2_url(
     check = endpoint_check(url)
     assert check.status is status
     assert phrase in check.summary
-
-
-def test_graph_is_reported_as_not_available_yet() -> None:
-    """api = "graph": config.api fails naming issue 7, every other check is skipped."""
-    diagnosis = graph_not_available()
-    assert diagnosis.failed
-    assert diagnosis.by_id("config.api").status is Status.FAIL
-    assert "issue 7" in diagnosis.by_id("config.api").summary
-    assert [c.id for c in diagnosis.checks] == list(CHECK_IDS)
-    assert {c.status for c in diagnosis.checks[1:]} == {Status.SKIP}
 
 
 def test_roles_decide_consent_and_exchange_decides_scoped_grants() -> None:

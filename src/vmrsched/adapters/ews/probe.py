@@ -24,12 +24,9 @@ How Exchange refuses, and the `Refusal` each becomes: HTTP 403 = EWS switched of
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
@@ -40,7 +37,7 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE, CalendarI
 from exchangelib.properties import Attendee, HTMLBody, Mailbox
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.auth.errors import EntraRefusal, refusal_error, transport_error
+from vmrsched.adapters.auth.token_probe import request_token
 from vmrsched.adapters.auth.transport import https_session
 from vmrsched.adapters.ews import marker
 from vmrsched.adapters.ews.connection import Connection, RetryBudget
@@ -91,60 +88,8 @@ class EwsProbe:
     # --- the token ------------------------------------------------------------------------------
 
     def token(self) -> TokenFacts:
-        """Ask for a token; classify a refusal by its AADSTS code."""
-        exchange = self._exchange
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": exchange.client_id,
-            "client_secret": exchange.client_secret.reveal(),
-            "scope": exchange.scope,
-        }
-        what = f"token endpoint {exchange.token_endpoint}"
-        try:
-            response = self._session.post(
-                exchange.token_endpoint,
-                data=form,
-                headers={"Accept": "application/json"},
-                timeout=30,
-                allow_redirects=False,
-            )
-        except requests.exceptions.SSLError as exc:
-            error = transport_error(what, exc, tls=True)
-            raise ProbeError(str(error), reason=Refusal.UNREACHABLE, fix=error.fix) from exc
-        except requests.RequestException as exc:
-            raise ProbeError(
-                f"{what}: {type(exc).__name__}",
-                reason=Refusal.UNREACHABLE,
-                fix="check [exchange] token_endpoint and that this host reaches it (proxy, DNS)",
-            ) from exc
-        with response:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            body = body if isinstance(body, dict) else None
-            if response.status_code != 200:
-                refusal = EntraRefusal.parse(response.status_code, body)
-                error = refusal_error(refusal, client_id=exchange.client_id)
-                reason = {
-                    7000215: Refusal.WRONG_SECRET,
-                    7000222: Refusal.EXPIRED_SECRET,
-                }.get(refusal.code or 0, Refusal.TOKEN_REFUSED)
-                if isinstance(error, MailboxUnavailableError):
-                    reason = Refusal.UNREACHABLE
-                raise ProbeError(str(error), reason=reason, fix=error.fix)
-        claims = unverified_claims(str((body or {}).get("access_token") or ""))
-        roles = claims.get("roles")
-        expires = claims.get("exp")
-        return TokenFacts(
-            audience=str(claims.get("aud") or ""),
-            roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
-            expires_in=(
-                datetime.fromtimestamp(expires, tz=UTC) - datetime.now(UTC)
-                if isinstance(expires, int)
-                else None
-            ),
-        )
+        """Ask for a token; classify a refusal by its AADSTS code (`request_token`)."""
+        return request_token(self._session, self._exchange)
 
     # --- mailboxes -----------------------------------------------------------------------------
 
@@ -302,16 +247,3 @@ def classify(error: MailboxError) -> Refusal:
     if isinstance(cause, requests.RequestException | ews.TransportError):
         return Refusal.UNREACHABLE
     return Refusal.OTHER
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    """The JWT's payload, decoded WITHOUT verifying the signature (read-only diagnostics)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}

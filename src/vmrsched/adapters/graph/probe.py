@@ -1,0 +1,353 @@
+"""`GraphProbe`: the doctor's probes (`vmrsched.ports.probe.SetupProbe`) over Entra ID and
+Microsoft Graph v1.0, with the app's own credentials, every refusal classified as a `ProbeError`.
+
+- ``token``: the shared client-credentials request (`vmrsched.adapters.auth.token_probe`), with
+  the Graph scope; the token's claims are decoded WITHOUT verifying its signature.
+- ``open_mailbox``: ``GET /users/{address}/mailFolders/inbox/messages?$top=1`` (needs
+  ``Mail.Read`` or more) and ``GET /users/{address}/calendar`` (``Calendars.Read`` or more).
+  Graph answers 404 ``ErrorInvalidUser`` for no such mailbox and 403 ``ErrorAccessDenied`` when
+  the app may not use it: both refused = outside the management scope (or, when Graph says
+  "Access is denied. Check credentials and try again.", no permission at all); only one refused
+  = the app lacks that one permission.
+- ``calendar``: ``GET /users/{address}/calendar/calendarPermissions``: the "My Organization"
+  entry is the calendar's ``Default`` permission
+  (https://learn.microsoft.com/graph/api/calendar-list-calendarpermissions). Graph has no API for
+  calendar processing (``Get-CalendarProcessing`` is Exchange PowerShell only), so
+  ``automate_processing`` is always empty: the probe meeting is the proof.
+- ``probe_meeting``: as the organizer, ``POST /users/{organizer}/events`` with the resource as
+  attendee (Graph sends the request); then, in the resource mailbox, the request's arrival, the
+  event the Calendar Attendant makes of it (tentative, unanswered = ``AutoUpdate``), and in the
+  organizer's inbox any answer Exchange sent on its own (``AutoAccept``). Afterwards every event
+  and message carrying the probe's tag is removed with ``permanentDelete`` from both mailboxes
+  (https://learn.microsoft.com/graph/api/event-permanentdelete). Graph cannot delete an
+  organizer's meeting without cancelling it, so the resource gets a cancellation, which is
+  removed too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
+
+import requests
+
+from vmrsched.adapters.auth.client import AppTokenClient
+from vmrsched.adapters.auth.token_probe import request_token
+from vmrsched.adapters.auth.transport import https_session
+from vmrsched.ports.mailbox import MailboxError
+from vmrsched.ports.probe import (
+    CalendarFacts,
+    MeetingOutcome,
+    MeetingProbe,
+    ProbeError,
+    Refusal,
+    TokenFacts,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vmrsched.config.settings import ExchangeSettings
+    from vmrsched.ports.mailbox import InstallationMarker
+
+PROBE_SUBJECT: Final = "vmrsched doctor probe"
+POLL: Final = 0.5
+#: Graph's calendarRoleType → the EWS permission level names the doctor reports.
+ROLE_LEVELS: Final = {
+    "none": "None",
+    "freeBusyRead": "FreeBusyTimeOnly",
+    "limitedRead": "FreeBusyTimeAndSubjectAndLocation",
+    "read": "Reviewer",
+    "write": "Editor",
+}
+#: What Graph says when the app holds no permission at all (not a scope miss).
+NO_GRANT_MESSAGE: Final = "Check credentials"
+_UNREACHABLE_FIX: Final = (
+    "check [exchange] graph_url and that this host reaches it (proxy, DNS, firewall); for a "
+    "private CA set [exchange] ca_bundle"
+)
+_ASSIGN_FIX: Final = (
+    "grant the app {what} for the scheduling group only: New-ManagementRoleAssignment -App "
+    "<app id> -Role '{role}' -CustomResourceScope <scope on the group> (vmrsched setup-script "
+    "--api graph prints every step); role changes take up to 2 hours"
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One Graph answer: status, parsed JSON body, and the error's code and message."""
+
+    status: int
+    body: dict[str, Any]
+    code: str = ""
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status} {self.code}: {self.message}".rstrip(": ")
+
+
+class GraphProbe:
+    """The doctor's probes for ``[exchange] api = "graph"``. Blocking; not thread-safe."""
+
+    def __init__(
+        self,
+        exchange: ExchangeSettings,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._exchange = exchange
+        self._root = exchange.graph_url.rstrip("/")
+        self._sleep = sleep
+        self._clock = clock
+        self._session = https_session(exchange.ca_bundle)
+        self._tokens = AppTokenClient.from_settings(exchange)
+
+    # --- the token ------------------------------------------------------------------------------
+
+    def token(self) -> TokenFacts:
+        """Ask for a Graph token; classify a refusal by its AADSTS code."""
+        return request_token(self._session, self._exchange)
+
+    # --- mailboxes -----------------------------------------------------------------------------
+
+    def open_mailbox(self, address: str) -> None:
+        """Read one message of the inbox and the calendar as the app."""
+        user = _user(address)
+        mail = self._call("GET", f"{user}/mailFolders/inbox/messages?$top=1&$select=id")
+        calendar = self._call("GET", f"{user}/calendar?$select=id")
+        for answer in (mail, calendar):
+            if answer.status == 401:
+                raise ProbeError(
+                    f"Graph refused the app's token ({answer})",
+                    reason=Refusal.NO_PERMISSION,
+                    fix="leave [exchange] token_scope empty (or "
+                    "https://graph.microsoft.com/.default) so the token is for Graph",
+                )
+            if answer.status == 404:
+                raise ProbeError(
+                    f"there is no mailbox {address} ({answer})", reason=Refusal.NO_MAILBOX
+                )
+        refused = {
+            what: answer
+            for what, answer in (("mail", mail), ("calendar", calendar))
+            if answer.status == 403
+        }
+        if not refused:
+            for answer in (mail, calendar):
+                if answer.status != 200:
+                    raise ProbeError(f"{address}: {answer}", reason=Refusal.OTHER)
+            return
+        if len(refused) == 1:
+            ((what, answer),) = refused.items()
+            role = (
+                "Application Mail.ReadWrite"
+                if what == "mail"
+                else ("Application Calendars.ReadWrite")
+            )
+            other = "calendar" if what == "mail" else "mail"
+            raise ProbeError(
+                f"Graph lets the app read {address}'s {other} but refuses its {what} ({answer}): "
+                f"the app lacks {role.removeprefix('Application ')} for this mailbox",
+                reason=Refusal.NO_PERMISSION,
+                fix=_ASSIGN_FIX.format(what=role.removeprefix("Application "), role=role),
+            )
+        answer = refused["mail"]
+        if NO_GRANT_MESSAGE.casefold() in answer.message.casefold():
+            raise ProbeError(
+                f"Graph refuses {address}'s mail and calendar ({answer}): the app holds no "
+                "Graph permission for it",
+                reason=Refusal.NO_PERMISSION,
+                fix=_ASSIGN_FIX.format(
+                    what="Calendars.ReadWrite, Mail.ReadWrite and Mail.Send",
+                    role="Application Calendars.ReadWrite' (and 'Application Mail.ReadWrite', "
+                    "'Application Mail.Send",
+                ),
+            )
+        raise ProbeError(
+            f"Graph refuses {address}'s mail and calendar ({answer})",
+            reason=Refusal.OUT_OF_SCOPE,
+        )
+
+    def calendar(self, address: str) -> CalendarFacts:
+        """The calendar's Default permission from its calendarPermissions; calendar processing
+        is not readable over Graph (empty)."""
+        answer = self._call("GET", f"{_user(address)}/calendar/calendarPermissions")
+        if answer.status != 200:
+            raise ProbeError(f"reading the calendar permissions: {answer}", reason=Refusal.OTHER)
+        default = "None"
+        for entry in answer.body.get("value") or ():
+            if not isinstance(entry, dict):
+                continue
+            name = (entry.get("emailAddress") or {}).get("name")
+            if entry.get("isRemovable") is False and name == "My Organization":
+                role = str(entry.get("role") or "none")
+                default = ROLE_LEVELS.get(role, role)
+        return CalendarFacts(default_permission=default, automate_processing="")
+
+    def read_marker(self, address: str) -> InstallationMarker | None:
+        """Graph keeps no installation marker (see the Graph adapter): always refused."""
+        raise ProbeError(
+            f"{address}: the Graph adapter keeps no installation marker", reason=Refusal.OTHER
+        )
+
+    # --- the probe meeting ---------------------------------------------------------------------
+
+    def probe_meeting(
+        self, organizer: str, resource: str, *, deadline: timedelta, settle: timedelta
+    ) -> MeetingProbe:
+        """Send a probe request as ``organizer``, watch it, clean up."""
+        tag = secrets.token_hex(4)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+        event = {
+            "subject": f"{PROBE_SUBJECT} {tag}",
+            "body": {
+                "contentType": "html",
+                "content": "<p>vmrsched doctor checks calendar processing with this meeting "
+                "request; it deletes it again right away.</p>",
+            },
+            "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"},
+            "end": {
+                "dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"),
+                "timeZone": "UTC",
+            },
+            "attendees": [{"emailAddress": {"address": resource}, "type": "resource"}],
+        }
+        sent = self._call("POST", f"{_user(organizer)}/events", event)
+        if sent.status != 201:
+            raise MailboxError(
+                f"creating the probe meeting as {organizer}: {sent}",
+                fix="the app needs Calendars.ReadWrite on the organizer's mailbox",
+            )
+        try:
+            outcome, detail = self._watch(organizer, resource, tag, deadline, settle)
+        finally:
+            leftovers = self._clean((resource, organizer), tag)
+        return MeetingProbe(outcome, detail, cleaned_up=not leftovers, leftovers=leftovers)
+
+    def _watch(
+        self, organizer: str, resource: str, tag: str, deadline: timedelta, settle: timedelta
+    ) -> tuple[MeetingOutcome, str]:
+        ends = self._clock() + deadline.total_seconds()
+        arrived: float | None = None
+        while True:
+            answers = self._tagged(organizer, "mailFolders/inbox/messages", tag)
+            if answers:
+                return MeetingOutcome.PROCESSED, f"the organizer got '{answers[0]['subject']}'"
+            requests_in = self._tagged(resource, "messages", tag)
+            events = self._tagged(resource, "events", tag, "subject,showAs,responseStatus")
+            now = self._clock()
+            if (requests_in or events) and arrived is None:
+                arrived = now
+            if arrived is not None and now - arrived >= settle.total_seconds():
+                return _judge(events)
+            if arrived is None and now >= ends:
+                return MeetingOutcome.NOT_DELIVERED, "no request reached the resource mailbox"
+            self._sleep(POLL)
+
+    def _tagged(
+        self, address: str, collection: str, tag: str, select: str = "id,subject"
+    ) -> list[dict[str, Any]]:
+        query = f"$filter=contains(subject,'{tag}')&$select={select}&$top=50"
+        answer = self._call("GET", f"{_user(address)}/{collection}?{query}")
+        if answer.status != 200:
+            raise ProbeError(f"looking for the probe in {address}: {answer}", reason=Refusal.OTHER)
+        return [v for v in answer.body.get("value") or () if isinstance(v, dict)]
+
+    def _clean(self, mailboxes: tuple[str, ...], tag: str) -> list[str]:
+        """permanentDelete every probe event, then every probe message (the cancellation the
+        organizer's delete sends included); what is left or could not be looked at."""
+        for _ in range(2):  # the second round catches the cancellation sent by the first
+            for address in mailboxes:
+                for collection in ("events", "messages"):
+                    try:
+                        for item in self._tagged(address, collection, tag):
+                            path = f"{_user(address)}/{collection}/{quote(str(item['id']))}"
+                            self._call("POST", f"{path}/permanentDelete")
+                    except (ProbeError, KeyError):
+                        continue
+        leftovers: list[str] = []
+        for address in mailboxes:
+            for collection in ("events", "messages"):
+                try:
+                    if self._tagged(address, collection, tag):
+                        leftovers.append(f"{address} {collection}")
+                except ProbeError as exc:
+                    leftovers.append(f"{address} {collection} ({exc})")
+        return leftovers
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
+        """One Graph request; network failures, 429 and 5xx are `Refusal.UNREACHABLE`."""
+        try:
+            token = self._tokens.token()
+        except MailboxError as exc:
+            raise ProbeError(str(exc), reason=Refusal.TOKEN_REFUSED, fix=exc.fix) from exc
+        try:
+            response = self._session.request(
+                method,
+                f"{self._root}/{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                timeout=30,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise ProbeError(
+                f"Microsoft Graph at {self._root} does not answer ({type(exc).__name__})",
+                reason=Refusal.UNREACHABLE,
+                fix=_UNREACHABLE_FIX,
+            ) from exc
+        with response:
+            try:
+                data = response.json() if response.content else {}
+            except ValueError:
+                data = {}
+        data = data if isinstance(data, dict) else {}
+        found = data.get("error")
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
+        answer = Answer(
+            response.status_code,
+            data,
+            str(error.get("code") or ""),
+            str(error.get("message") or ""),
+        )
+        if answer.status == 429 or answer.status >= 500:
+            raise ProbeError(
+                f"Microsoft Graph at {self._root} is unavailable ({answer})",
+                reason=Refusal.UNREACHABLE,
+                fix=_UNREACHABLE_FIX,
+            )
+        return answer
+
+    def close(self) -> None:
+        """Close the token client and the HTTP session."""
+        self._tokens.close()
+        self._session.close()
+
+
+def _user(address: str) -> str:
+    return f"users/{quote(address, safe='@')}"
+
+
+def _judge(events: list[dict[str, Any]]) -> tuple[MeetingOutcome, str]:
+    """What the resource's calendar says about the arrived request."""
+    if not events:
+        return (
+            MeetingOutcome.UNPROCESSED,
+            "the request waits in the inbox with no event on the calendar",
+        )
+    event = events[0]
+    response = str((event.get("responseStatus") or {}).get("response") or "")
+    show_as = str(event.get("showAs") or "")
+    if response in ("", "none", "notResponded"):
+        return (
+            MeetingOutcome.TENTATIVE,
+            f"the Calendar Attendant put it on the calendar (showAs {show_as}), unanswered",
+        )
+    return MeetingOutcome.PROCESSED, f"the resource's event is {response} (showAs {show_as})"

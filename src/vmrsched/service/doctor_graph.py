@@ -1,0 +1,167 @@
+"""``vmrsched doctor`` for ``[exchange] api = "graph"``: the same checks, with the same ids where
+the meaning is the same, over Microsoft Graph (`vmrsched.adapters.graph.probe`).
+
+Differences from EWS (docs/reference/doctor.md, "Under Microsoft Graph"): ``graph.reachable``
+replaces ``ews.reachable``/``ews.enabled`` (Graph has no per-app switch like EWSAllowedAppIDs);
+``token.permission`` looks for the Graph roles; ``resource.calendar_processing`` needs
+``AutoUpdate`` and is read from the probe meeting (Graph cannot read calendar processing);
+``installation.marker`` is skipped (the Graph adapter keeps no marker).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from vmrsched.ports.mailbox import MailboxError
+from vmrsched.ports.probe import Refusal
+from vmrsched.service.doctor import Diagnosis, _attempt
+from vmrsched.service.doctor_checks import (
+    Check,
+    ExpiryFacts,
+    Status,
+    credentials_check,
+    endpoint_check,
+    free_busy_check,
+    organizer_check,
+    secret_expiry_check,
+)
+from vmrsched.service.doctor_graph_checks import (
+    graph_meeting_check,
+    graph_outsider_check,
+    graph_permission_check,
+    graph_processing_check,
+    graph_reachable_check,
+    graph_resource_check,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from vmrsched.ports.probe import CalendarFacts, MeetingProbe, ProbeError, SetupProbe
+    from vmrsched.service.doctor import DoctorRequest
+
+#: Every check id under Graph, in the order they run.
+GRAPH_CHECK_IDS: Final = (
+    "config.api",
+    "token.endpoint",
+    "token.credentials",
+    "token.secret_expiry",
+    "graph.reachable",
+    "token.permission",
+    "resource.mailbox",
+    "resource.free_busy",
+    "resource.calendar_processing",
+    "scope.outsider",
+    "scope.organizer",
+    "resource.probe_meeting",
+    "installation.marker",
+)
+_KEPT_OUT: Final = frozenset({Refusal.UNREACHABLE, Refusal.NO_PERMISSION})
+#: ``installation.marker`` under Graph, whatever else happened.
+NO_MARKER: Final = Check(
+    "installation.marker",
+    Status.SKIP,
+    "not checked: under Graph vmrsched keeps no installation marker (EWS keeps it in a user "
+    "configuration object, which Graph v1.0 cannot reach), so another installation on this "
+    "resource mailbox cannot be detected",
+    "make sure only one installation (test or production) serves this resource mailbox",
+)
+
+
+def diagnose_graph(
+    request: DoctorRequest, probe: SetupProbe, *, graph_url: str, today: date
+) -> Diagnosis:
+    """Run every Graph check once, in `GRAPH_CHECK_IDS` order (``graph_url`` for messages)."""
+    result = Diagnosis()
+    add = result.checks.append
+    add(Check("config.api", Status.PASS, 'exchange.api = "graph" (Microsoft Graph v1.0)'))
+    add(endpoint_check(request.token_endpoint))
+    token, token_error = _attempt(probe.token)
+    add(credentials_check(token, token_error))
+    add(secret_expiry_check(ExpiryFacts(request.secret_expires, today)))
+    if token is None:
+        result.checks += [
+            Check(i, Status.SKIP, "not checked: the app got no token")
+            for i in GRAPH_CHECK_IDS[4:-1]
+        ]
+        add(NO_MARKER)
+        return result
+
+    _, opened = _attempt(lambda: probe.open_mailbox(request.resource))
+    add(graph_reachable_check(graph_url, opened))
+    add(graph_permission_check(token, opened))
+    add(graph_resource_check(request.resource, opened))
+    calendar: CalendarFacts | None = None
+    calendar_error = opened
+    if opened is None:
+        calendar, calendar_error = _attempt(lambda: probe.calendar(request.resource))
+    add(free_busy_check(calendar, calendar_error))
+    kept_out = opened is not None and opened.reason in _KEPT_OUT
+    outsider = _optional(
+        probe,
+        request.probe_outsider,
+        graph_outsider_check,
+        "--probe-outsider EMAIL",
+        kept_out=kept_out,
+    )
+    organizer = _optional(
+        probe,
+        request.probe_organizer,
+        organizer_check,
+        "--probe-organizer EMAIL",
+        kept_out=kept_out,
+    )
+    meeting, meeting_check = _meeting(request, probe, opened, organizer)
+    add(graph_processing_check(meeting))
+    result.checks += [outsider, organizer, meeting_check]
+    add(NO_MARKER)
+    return result
+
+
+def _optional(
+    probe: SetupProbe,
+    address: str | None,
+    judge: Callable[[str, ProbeError | None], Check],
+    option: str,
+    *,
+    kept_out: bool,
+) -> Check:
+    if not address:
+        return Check(judge("", None).id, Status.SKIP, f"not checked: give {option} to check it")
+    if kept_out:
+        return Check(judge("", None).id, Status.SKIP, "not checked: Graph did not let the app in")
+    _, error = _attempt(lambda: probe.open_mailbox(address))
+    return judge(address, error)
+
+
+def _meeting(
+    request: DoctorRequest, probe: SetupProbe, opened: ProbeError | None, organizer: Check
+) -> tuple[MeetingProbe | None, Check]:
+    check_id = "resource.probe_meeting"
+    if not request.probe_meeting:
+        return None, Check(check_id, Status.SKIP, "not checked: give --probe-meeting to check it")
+    sender = request.probe_organizer
+    if not sender:
+        return None, Check(
+            check_id,
+            Status.SKIP,
+            "not checked: --probe-meeting needs --probe-organizer EMAIL (who sends the probe)",
+        )
+    if opened is not None:
+        return None, Check(check_id, Status.SKIP, "not checked: the resource mailbox did not open")
+    if organizer.status is not Status.PASS:
+        return None, Check(check_id, Status.SKIP, f"not checked: {sender} does not open")
+    try:
+        outcome = probe.probe_meeting(
+            sender,
+            request.resource,
+            deadline=request.meeting_deadline,
+            settle=request.meeting_settle,
+        )
+    except MailboxError as exc:
+        failed = Check(
+            check_id, Status.FAIL, f"the probe meeting could not be sent: {exc}", exc.fix
+        )
+        return None, failed
+    return outcome, graph_meeting_check(request.resource, sender, outcome)

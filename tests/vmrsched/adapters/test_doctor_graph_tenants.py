@@ -1,0 +1,278 @@
+"""`vmrsched doctor` with ``[exchange] api = "graph"`` against exchangesim tenants broken one way
+each (the demo tenant with its resource at AutomateProcessing AutoUpdate, as Graph needs, and
+one change): each breakage fails or warns its own check for its own reason, and the correct
+tenant passes everything except the installation marker, which Graph cannot keep (skipped, with
+the reason). End to end: Graph probe adapter, checks, JSON output, exit status."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from harness import VMR, make_sim, start_sim_server
+from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
+
+from vmrsched.cli.doctor import DoctorOptions, run_doctor
+from vmrsched.cli.main import main
+from vmrsched.config import settings_from_mapping
+from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from harness import SimServer
+
+DEMO_TENANT = resources.files("exchangesim.data").joinpath("demo-tenant.toml").read_text()
+NONE_PROCESSING = 'automate_processing = "None"'
+OUTSIDER = "dave@contoso.com"
+ORGANIZER = "alice@contoso.com"
+
+
+def tenant(*changes: tuple[str, str], processing: str = "AutoUpdate") -> str:
+    """The demo tenant's TOML, the resource at ``processing``, each (old, new) replaced once."""
+    text = DEMO_TENANT.replace(NONE_PROCESSING, f'automate_processing = "{processing}"')
+    for old, new in changes:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def assignment(name: str, role: str) -> str:
+    """The demo tenant's text of one scoped RBAC for Applications role assignment."""
+    return (
+        f'[[apps.role_assignments]]\nname = "{name}"\nrole = "{role}"\n'
+        'scope_group = "vmr-schedulers@contoso.com"\n'
+    )
+
+
+GRAPH_TENANT = tenant()
+
+
+@dataclass
+class Case:
+    """A tenant (or configuration) broken one way, and the checks that must say so."""
+
+    tenant: str = GRAPH_TENANT
+    config: dict[str, Any] = field(default_factory=dict)
+    expected: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (status, phrase)
+
+
+CASES = {
+    "correct": Case(),
+    "wrong secret": Case(
+        config={"client_secret": "not-the-secret"},
+        expected={"token.credentials": ("fail", "AADSTS7000215")},
+    ),
+    "expired secret": Case(
+        config={"client_secret": VMRSCHED_EXPIRED_SECRET},
+        expected={"token.credentials": ("fail", "AADSTS7000222")},
+    ),
+    "secret expiring soon": Case(
+        config={"client_secret_expires": "{soon}"},
+        expected={"token.secret_expiry": ("warn", "expires in")},
+    ),
+    "missing Graph mail permission": Case(
+        tenant=tenant(
+            (
+                assignment("vmrsched mail", "Application Mail Full Access"),
+                "",
+            )
+        ),
+        expected={"token.permission": ("fail", "lacks Mail.ReadWrite")},
+    ),
+    "missing Graph calendar permission": Case(
+        tenant=tenant(
+            (
+                assignment("vmrsched calendars", "Application Calendars.ReadWrite"),
+                "",
+            )
+        ),
+        expected={"token.permission": ("fail", "lacks Calendars.ReadWrite")},
+    ),
+    "resource not in the scope's group": Case(
+        tenant=tenant(('members = [\n  "vmr@contoso.com",\n', "members = [\n")),
+        expected={"resource.mailbox": ("fail", "outside the app's management scope")},
+    ),
+    "tenant-wide consent": Case(
+        tenant=tenant(
+            (
+                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = false',
+                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = true',
+            )
+        ),
+        expected={
+            "scope.outsider": ("warn", "LEAST PRIVILEGE BROKEN"),
+            "token.permission": ("warn", "consented tenant-wide"),
+        },
+    ),
+    "Default calendar permission not None": Case(
+        tenant=tenant(
+            (
+                'kind = "equipment"\ncalendar_default_permission = "None"',
+                'kind = "equipment"\ncalendar_default_permission = "LimitedDetails"',
+            )
+        ),
+        expected={"resource.free_busy": ("warn", "FreeBusyTimeAndSubjectAndLocation")},
+    ),
+    "calendar processing None": Case(
+        tenant=tenant(processing="None"),
+        expected={
+            "resource.calendar_processing": ("fail", "AutomateProcessing is None"),
+            "resource.probe_meeting": ("fail", "no event on the calendar"),
+        },
+    ),
+    "calendar processing AutoAccept": Case(
+        tenant=tenant(processing="AutoAccept"),
+        expected={
+            "resource.calendar_processing": ("fail", "AutomateProcessing is AutoAccept"),
+            "resource.probe_meeting": ("fail", "the organizer got 'Accepted:"),
+        },
+    ),
+}
+
+
+def graph_config(server: SimServer, folder: Path, **changes: str) -> dict[str, Any]:
+    """The configuration an admin would write for the simulator's Graph (demo app, resource)."""
+    soon = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    exchange = {
+        "api": "graph",
+        "graph_url": f"{server.base_url}/v1.0",
+        "token_endpoint": f"{server.base_url}/{TENANT_ID}/oauth2/v2.0/token",
+        "client_id": "522d29f1-c520-4cd7-bd5d-565f738f599b",
+        "client_secret": VMRSCHED_SECRET,
+        "client_secret_expires": "2028-06-30",
+        "resource_mailbox": VMR,
+        "ca_bundle": str(server.ca_file),
+        "token_scope": "https://graph.microsoft.com/.default",
+    }
+    exchange.update({k: v.replace("{soon}", soon) for k, v in changes.items()})
+    return {
+        "exchange": exchange,
+        "service": {"installation_key_file": str(folder / "vmrsched.key")},
+    }
+
+
+def run(server: SimServer, folder: Path, **changes: str) -> tuple[int, dict[str, Any]]:
+    """`vmrsched doctor --json --probe-outsider dave --probe-organizer alice --probe-meeting`."""
+    settings = settings_from_mapping(graph_config(server, folder, **changes), base=folder)
+    options = DoctorOptions(
+        as_json=True,
+        probe_outsider=OUTSIDER,
+        probe_organizer=ORGANIZER,
+        probe_meeting=True,
+        meeting_deadline=timedelta(seconds=10),
+        meeting_settle=timedelta(0),
+    )
+    out = io.StringIO()
+    status = run_doctor(settings, options, out)
+    return status, json.loads(out.getvalue())
+
+
+@pytest.fixture
+def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str], SimServer]]:
+    """Start a simulator for a tenant TOML text (stopped after the test)."""
+    started: list[SimServer] = []
+
+    def start(text: str) -> SimServer:
+        server = start_sim_server(make_sim(text), cert_dir=adapters_cert_dir)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
+    name: str, serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """Every check the breakage touches has the expected verdict and reason (and a fix); every
+    other check that ran passed; skips say why; the correct tenant passes all but the marker."""
+    case = CASES[name]
+    server = serve(case.tenant)
+    status, document = run(server, tmp_path, **case.config)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert list(checks) == list(GRAPH_CHECK_IDS)
+    for check_id, (verdict, phrase) in case.expected.items():
+        assert checks[check_id]["status"] == verdict, checks[check_id]
+        assert phrase in checks[check_id]["summary"], checks[check_id]
+        assert checks[check_id]["fix"], checks[check_id]
+    others = {i: c["status"] for i, c in checks.items() if i not in case.expected}
+    assert set(others.values()) <= {"pass", "skip"}, {
+        i: checks[i] for i in others if others[i] not in ("pass", "skip")
+    }
+    skipped = [c["summary"] for i, c in checks.items() if c["status"] == "skip"]
+    assert all(s.startswith("not checked:") for s in skipped)
+    if name == "tenant-wide consent":
+        assert "Microsoft Graph application permissions" in checks["scope.outsider"]["fix"]
+        assert "full_access_as_app" not in checks["scope.outsider"]["fix"]
+    marker = checks["installation.marker"]
+    assert marker["status"] == "skip"
+    assert "keeps no installation marker" in marker["summary"]
+    if name in ("correct", "secret expiring soon", "Default calendar permission not None"):
+        assert {i for i, s in others.items() if s != "pass"} == {"installation.marker"}, checks
+    failed = any(v == "fail" for v, _ in case.expected.values())
+    assert document["ok"] is not failed
+    assert status == (1 if failed else 0)
+
+
+def test_the_graph_probe_meeting_leaves_nothing_behind(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """After the Graph probe meeting (and the cancellation Graph sends when the organizer's
+    meeting is deleted) no item with the probe's subject is left in the organizer's or the
+    resource's calendar, inbox, sent items or deleted items."""
+    server = serve(GRAPH_TENANT)
+    status, document = run(server, tmp_path)
+    assert status == 0, document
+    store = server.sim.store
+    for mailbox in (ORGANIZER, VMR):
+        for folder in ("calendar", "inbox", "sentitems", "deleteditems"):
+            subjects = [getattr(i, "subject", "") or "" for i in store.items(mailbox, folder)]
+            assert not [s for s in subjects if "vmrsched doctor probe" in s], (mailbox, folder)
+
+
+def test_without_probe_meeting_calendar_processing_is_skipped_with_the_reason(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """Without --probe-meeting the Graph doctor cannot know the calendar processing (Graph has
+    no API for it): the check is skipped, saying so and how to check it instead."""
+    server = serve(tenant(processing="None"))
+    settings = settings_from_mapping(graph_config(server, tmp_path), base=tmp_path)
+    out = io.StringIO()
+    assert run_doctor(settings, DoctorOptions(as_json=True), out) == 0
+    checks = {c["id"]: c for c in json.loads(out.getvalue())["checks"]}
+    processing = checks["resource.calendar_processing"]
+    assert processing["status"] == "skip"
+    assert "Graph has no API for calendar processing" in processing["summary"]
+    assert "AutoUpdate" in processing["fix"]
+
+
+def test_the_command_line_runs_the_graph_doctor_on_a_demo_like_tenant(
+    serve: Callable[[str], SimServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`vmrsched doctor --config FILE --json ...` with api = "graph" on the demo tenant set up
+    for Graph: exit 0, every Graph check in order, the secret never printed."""
+    server = serve(GRAPH_TENANT)
+    config = graph_config(server, tmp_path)
+    lines = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path = tmp_path / "vmrsched.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    argv = ["doctor", "--config", str(path), "--json", "--probe-meeting"]
+    argv += ["--probe-outsider", OUTSIDER, "--probe-organizer", ORGANIZER]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    document = json.loads(printed)
+    assert document["ok"] is True
+    assert [c["id"] for c in document["checks"]] == list(GRAPH_CHECK_IDS)
+    assert VMRSCHED_SECRET not in printed
