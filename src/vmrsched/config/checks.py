@@ -212,9 +212,7 @@ def _tenant_of(endpoint: object) -> str:
     return match.group(1).lower() if match and _GUID.fullmatch(match.group(1)) else ""
 
 
-def check_addin(
-    v: dict[str, Any], exchange: dict[str, Any], web: dict[str, Any], out: list[ConfigProblem]
-) -> None:
+def check_addin(v: dict[str, Any], exchange: dict[str, Any], out: list[ConfigProblem]) -> None:
     """``[addin]``; fills in the API's client id, its Application ID URI and the tenant."""
     fix = f"copy 'Application (client) ID' from {_ENTRA_APP} → Overview"
     for key in ("client_id", "api_client_id", "manifest_id", "tenant_id"):
@@ -230,9 +228,8 @@ def check_addin(
         out.append(ConfigProblem("addin.api_id_uri", f"{uri!r} is not an Application ID URI", hint))
     if not v.get("tenant_id"):
         v["tenant_id"] = _tenant_of(exchange.get("token_endpoint"))
-    if v.get("client_id") and not web.get("public_url"):
-        hint = "set [web] public_url to the https:// address users reach vmrsched at"
-        out.append(ConfigProblem("addin.client_id", "the add-in needs [web] public_url", hint))
+    # A missing [web] public_url is no error here: the API works without it (a benchmark serves no
+    # pages); `vmrsched addin-manifest` and /addin/manifest.xml say what is missing.
     if v.get("client_id") and not v["tenant_id"]:
         hint = "set [addin] tenant_id to your Directory (tenant) ID"
         out.append(ConfigProblem("addin.tenant_id", "is needed to check users' tokens", hint))

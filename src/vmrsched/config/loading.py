@@ -273,7 +273,7 @@ def settings_from_mapping(
     check_web(sections["web"], problems)
     check_video(sections["video"], problems)
     check_service(sections["service"], problems, base)
-    check_addin(sections["addin"], sections["exchange"], sections["web"], problems)
+    check_addin(sections["addin"], sections["exchange"], problems)
     given_templates = raw.get("templates", {})
     overrides = _template_sources(
         given_templates if isinstance(given_templates, dict) else {}, base, problems
