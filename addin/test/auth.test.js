@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 
-import { accessToken, resetSignIn, SignInError } from "../web/src/auth.js";
+import { accessToken, resetSignIn, SignInError, signInReason } from "../web/src/auth.js";
 import { CONFIG, msal } from "./fakes.js";
 import { outlook } from "./outlook.js";
 
@@ -68,5 +68,30 @@ describe("other kinds", () => {
 
   it("refuses an unknown kind", async () => {
     await assert.rejects(accessToken({ office: outlook().office, auth: { kind: "kerberos" } }), /unknown sign-in kind "kerberos"/);
+  });
+});
+
+describe("sign-in errors", () => {
+  it("are told in plain words, keeping MSAL's code", () => {
+    const closed = Object.assign(new Error("user_cancelled: User cancelled the flow."), { errorCode: "user_cancelled" });
+    assert.equal(signInReason(closed), "the sign-in window was closed before signing in finished (user_cancelled)");
+    const consent = Object.assign(new Error("AADSTS65001"), { errorCode: "consent_required" });
+    assert.match(signInReason(consent), /ask your administrator \(consent_required\)$/);
+  });
+
+  it("fall back to the error's own message for codes without plain words", () => {
+    assert.equal(signInReason(Object.assign(new Error("odd failure"), { errorCode: "x_y" })), "odd failure");
+    assert.equal(signInReason("text"), "text");
+  });
+
+  it("reach the organizer through a failed popup", async () => {
+    const fake = msal({
+      silent: () => { throw new Error("no_account_error"); },
+      popup: () => { throw Object.assign(new Error("user_cancelled: x"), { errorCode: "user_cancelled" }); },
+    });
+    await assert.rejects(
+      accessToken({ office: outlook().office, msal: fake.lib, auth: CONFIG.auth }),
+      /signing in failed: the sign-in window was closed before signing in finished \(user_cancelled\)/,
+    );
   });
 });

@@ -106,6 +106,10 @@
     if (request.method !== "GetToken") {
       return { ...reply, success: false, error: { status: "UserCancel", code: "user_cancelled", description: "no popups in this test" } };
     }
+    if (naa.mode === "no-account") {
+      // What a broker says when no one is signed in to Outlook (BridgeStatusCode.AccountUnavailable).
+      return { ...reply, success: false, error: { status: "ACCOUNT_UNAVAILABLE", code: "no_account", description: "no signed-in account" } };
+    }
     const params = request.tokenParams;
     const scopes = params.scope.split(" ").filter((scope) => !["openid", "profile", "offline_access", "email"].includes(scope));
     const accessToken = await window.vmrTestToken(params.clientId, scopes, naa.mode);

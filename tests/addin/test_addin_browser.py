@@ -218,3 +218,26 @@ def test_the_one_click_command_adds_a_vmr_and_reports_in_the_message_bar(
     assert reservation["token"] in re.sub(r"<[^>]+>", "", item["body"])
     assert item["location"] == reservation["location"]
     assert addresses(item) == ["bob@contoso.com", RESOURCE]
+
+
+def test_when_outlook_has_no_account_to_sign_in_with_the_pane_says_so(
+    pane: Callable[..., OutlookPane], vmrsched: LiveVmrsched
+) -> None:
+    """The broker has no account: MSAL's silent and popup requests both fail; the pane shows a
+    sign-in error, nothing is reserved and the meeting is unchanged."""
+    page = pane(body=AGENDA)
+    page.open(vmrsched)
+    page.set_token_mode("no-account")
+    page.click_add()
+    shown = page.wait_state("error")
+    assert shown == (
+        "Could not add a video meeting room: signing in failed: the sign-in window was closed"
+        " before signing in finished (user_cancelled). Nothing was changed."
+    )
+    assert [request["method"] for request in page.naa()["requests"]] == [
+        "GetInitContext",
+        "GetToken",
+        "GetTokenPopup",
+    ]
+    assert page.reserved == []
+    assert page.item()["body"] == AGENDA

@@ -11,6 +11,27 @@ export class SignInError extends Error {
   }
 }
 
+/** MSAL error codes in plain words (the code stays in brackets for the help desk). */
+const PLAIN = {
+  user_cancelled: "the sign-in window was closed before signing in finished",
+  popup_window_error: "the sign-in window could not open; allow pop-ups for Outlook and try again",
+  empty_window_error: "the sign-in window could not open; allow pop-ups for Outlook and try again",
+  consent_required: "your organization has not allowed this add-in to sign you in yet; ask your administrator",
+  interaction_required: "you need to sign in again",
+  login_required: "you need to sign in first",
+  no_network_connectivity: "there is no network connection",
+  network_error: "the sign-in service could not be reached",
+};
+
+/** Why a sign-in failed, in plain words. */
+export function signInReason(error) {
+  const code = String((error && (error.errorCode || error.code)) || "");
+  if (PLAIN[code]) {
+    return `${PLAIN[code]} (${code})`;
+  }
+  return (error && error.message) || String(error);
+}
+
 let cachedApp = null;
 let cachedKey = "";
 
@@ -50,7 +71,7 @@ async function naaToken(msal, auth, { interactive }) {
     silentError = error;
   }
   if (!interactive) {
-    const why = silentError ? ` (${silentError.message || silentError})` : "";
+    const why = silentError ? ` (${signInReason(silentError)})` : "";
     throw new SignInError(`you need to sign in first: open the VMR pane${why}`);
   }
   // As Microsoft's NAA samples do: any silent failure is followed by an interactive sign-in.
@@ -58,7 +79,7 @@ async function naaToken(msal, auth, { interactive }) {
     const result = await app.acquireTokenPopup(request);
     return result.accessToken;
   } catch (error) {
-    throw new SignInError(`signing in failed: ${error.message || error}`);
+    throw new SignInError(`signing in failed: ${signInReason(error)}`);
   }
 }
 
