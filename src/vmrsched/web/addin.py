@@ -157,8 +157,9 @@ def add_routes(app: web.Application, service: AddinService) -> None:
     app.router.add_route("OPTIONS", API_PATH, preflight)
 
     async def close(app: web.Application) -> None:
-        if app[ADDIN].verifier is not None:
-            await app[ADDIN].verifier.close()  # type: ignore[union-attr]
+        verifier = app[ADDIN].verifier
+        if verifier is not None:
+            await verifier.close()
 
     app.on_cleanup.append(close)
 
