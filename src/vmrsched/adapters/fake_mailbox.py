@@ -235,6 +235,7 @@ class FakeMailbox:
                 meeting.body_html,
                 update.body_html,
                 replace_placeholder=update.replace_placeholder,
+                placeholder_text=update.placeholder_text,
             )
             meeting.sequence += 1
             self.writes.append(update)

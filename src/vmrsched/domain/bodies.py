@@ -171,3 +171,36 @@ def replace_marked(source: str, marker: str, replacement: str) -> str | None:
         return None
     first = min(marked, key=lambda e: (e.start, -e.end))
     return source[: first.start] + replacement + source[first.end :]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def remove_blocks_saying(source: str, texts: frozenset[str]) -> str:
+    """``source`` without the paragraphs and ``div`` elements that say nothing but lines of
+    ``texts`` (compared without case and spacing); nested matches go with their outermost one."""
+    wanted = {_words(text) for text in texts if text.strip()}
+    if not wanted:
+        return source
+
+    def says_only_those(element: _Element) -> bool:
+        lines = [
+            _words(line) for line in html_to_text(source[element.start : element.end]).splitlines()
+        ]
+        said = [line for line in lines if line]
+        return bool(said) and all(line in wanted for line in said)
+
+    matching = [
+        element
+        for element in _Outline(source, PLACEHOLDER_CLASS).outline()
+        if element.tag in _REPLACEABLE and says_only_those(element)
+    ]
+    outermost = [
+        e
+        for e in matching
+        if not any(o.start <= e.start and e.end <= o.end and o is not e for o in matching)
+    ]
+    for element in sorted(outermost, key=lambda e: e.start, reverse=True):
+        source = source[: element.start] + source[element.end :]
+    return source

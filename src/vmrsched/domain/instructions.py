@@ -13,6 +13,7 @@ from urllib.parse import quote
 from vmrsched.domain.bodies import (
     INSTRUCTIONS_CLASS,
     PLACEHOLDER_CLASS,
+    remove_blocks_saying,
     replace_block,
     replace_marked,
 )
@@ -119,20 +120,30 @@ def at_body_end(html: str, addition: str) -> str:
     return f"{html[:cut]}{addition}\n{html[cut:]}"
 
 
-def insert_instructions(html: str, instructions_html: str, *, replace_placeholder: bool) -> str:
+def insert_instructions(
+    html: str,
+    instructions_html: str,
+    *,
+    replace_placeholder: bool,
+    placeholder_text: str = "",
+) -> str:
     """The organizer's HTML body with the instructions in it, the rest kept as it was.
 
     The placeholder block (the add-in's text and token, when it could not reach us) is replaced
     by the instructions as a whole block (`replace_block`), so no block ends up inside the
-    placeholder's paragraph; a token in no block of its own is replaced in place. Otherwise what
-    is left of earlier instructions (their marked block, when healing) is replaced, or the
-    instructions go at the end of the body.
+    placeholder's paragraph; a token in no block of its own is replaced in place. When a client
+    dropped the block's class, what remains of the placeholder text (``placeholder_text``, the
+    template as rendered: paragraphs that say exactly one of its lines) is removed too.
+    Otherwise what is left of earlier instructions (their marked block, when healing) is
+    replaced, or the instructions go at the end of the body.
     """
     found = _PLACEHOLDER.search(html) if replace_placeholder else None
     if found is None:
         return replace_marked(html, INSTRUCTIONS_CLASS, instructions_html) or at_body_end(
             html, instructions_html
         )
-    return replace_block(html, found.group(0), instructions_html) or (
+    replaced = replace_block(html, found.group(0), instructions_html) or (
         html[: found.start()] + instructions_html + html[found.end() :]
     )
+    lines = frozenset(line for line in placeholder_text.splitlines() if line.strip())
+    return remove_blocks_saying(replaced, lines)

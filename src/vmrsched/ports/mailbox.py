@@ -117,6 +117,7 @@ class InstructionsUpdate:
     idempotency_key: str
     occurrence_original_start: str | None = None
     replace_placeholder: bool = True
+    placeholder_text: str = ""  # the placeholder template's text, removed where left standing
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from vmrsched.domain.actions import Accept, Decline, WriteInstructions
-from vmrsched.domain.instructions import render_instructions
+from vmrsched.domain.instructions import render_instructions, render_placeholder
 from vmrsched.domain.reservations import Reservation
 from vmrsched.domain.templates import TEMPLATE_VARIABLES, TemplateName, TemplateSet
 from vmrsched.ports.mailbox import InstructionsUpdate, Reply, ReplyKind
@@ -88,6 +88,12 @@ def instructions_effect(
         addin_server_domain=policy.addin_server_domain,
     )
     start = action.occurrence_original_start
+    placeholder_text = ""
+    if action.replace_placeholder is not None:
+        # What a client that dropped the placeholder block's class leaves standing.
+        placeholder_text = render_placeholder(
+            rules.templates, addin_server_domain=policy.addin_server_domain
+        ).text
     return NewEffect(
         idempotency_key=f"write:{message_key}",
         kind=EffectKind.WRITE_INSTRUCTIONS.value,
@@ -99,6 +105,7 @@ def instructions_effect(
             "marker": action.marker,
             "occurrence_original_start": None if start is None else start.isoformat(),
             "replace_placeholder": action.replace_placeholder is not None,
+            "placeholder_text": placeholder_text,
         },
     )
 
@@ -128,6 +135,7 @@ def update_from(effect: Effect) -> InstructionsUpdate:
         idempotency_key=effect.idempotency_key,
         occurrence_original_start=None if start is None else str(start),
         replace_placeholder=bool(payload.get("replace_placeholder", True)),
+        placeholder_text=str(payload.get("placeholder_text", "")),
     )
 
 

@@ -5,7 +5,11 @@ from domain_builders import KEY, Builders
 
 from vmrsched.config import compile_templates
 from vmrsched.domain.bodies import html_to_text, replace_block, replace_marked
-from vmrsched.domain.instructions import placeholder_block, render_instructions
+from vmrsched.domain.instructions import (
+    insert_instructions,
+    placeholder_block,
+    render_instructions,
+)
 from vmrsched.domain.tokens import TokenKind, placeholder_token, read_token
 
 TOKEN = placeholder_token("ABCDEFGH12345678ABCD")
@@ -78,3 +82,18 @@ def test_what_is_left_of_earlier_instructions_is_replaced_not_doubled() -> None:
     html = '<p>Hi</p><div class="vmrsched-instructions"><p>Join: old</p></div><p>Bye</p>'
     assert replace_marked(html, "vmrsched-instructions", NEW) == f"<p>Hi</p>{NEW}<p>Bye</p>"
     assert replace_marked("<p>Hi</p>", "vmrsched-instructions", NEW) is None
+
+
+def test_a_placeholder_that_lost_its_class_goes_with_its_text() -> None:
+    """A client dropped the block's class: the token's paragraph is replaced and the paragraphs
+    that say a line of the placeholder text go too; the organizer's own paragraphs stay."""
+    rendered = placeholder_block(compile_templates({}), TOKEN)
+    heading, sentence = [line for line in rendered.text.splitlines() if line.strip()][:2]
+    html = (
+        f"<p>Agenda</p><div><p><b>{heading}</b></p>\n<p>{sentence}</p></div>"
+        f"<p>{TOKEN}</p><p>{heading} is what Bob said</p>"
+    )
+    written = insert_instructions(
+        html, NEW, replace_placeholder=True, placeholder_text=rendered.text
+    )
+    assert written == f"<p>Agenda</p>{NEW}<p>{heading} is what Bob said</p>"

@@ -43,6 +43,7 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
 )
 
 from vmrsched.cli.demo import RESOURCE
+from vmrsched.domain.instructions import placeholder_block
 from vmrsched.domain.meetings import MeetingRef
 
 if TYPE_CHECKING:
@@ -171,3 +172,28 @@ def test_allocate_keeps_a_plain_text_organizer_body_readable(
     text = shown(str(item.body))
     assert text.startswith("Line one & more\nLine two\n")
     _assert_instructions_once(str(item.body), _booked_alias(live, item.uid), where="organizer")
+
+
+def test_a_placeholder_whose_class_a_client_dropped_still_goes_entirely(
+    live: LiveService,
+) -> None:
+    """The placeholder's paragraphs without their marked block (an editor rewrote the HTML):
+    its token's paragraph and the placeholder's own lines give way; the organizer's text stays."""
+    _, token = placeholder_body(live, "", "")
+    text = placeholder_block(live.components.rules.templates, token).text
+    lines = [line for line in text.splitlines() if line.strip() and token not in line]
+    body = (
+        "<html><body><p class=MsoNormal>Agenda: hiring</p>"
+        + "".join(f"<p class=MsoNormal>{line}</p>" for line in lines)
+        + f"<p class=MsoNormal>{token}</p><p class=MsoNormal>Cheers</p></body></html>"
+    )
+    item = send_meeting(live, ALICE, "Rewritten placeholder", body, others=(BOB,))
+    live.wait_for_replies(1)
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    item.refresh()
+    html = str(item.body)
+    _assert_instructions_once(html, _booked_alias(live, item.uid), where="organizer")
+    assert structure_faults(html) == []
+    shown_text = shown(html)
+    assert shown_text.startswith("Agenda: hiring\n")
+    assert shown_text.rstrip().endswith("Cheers")

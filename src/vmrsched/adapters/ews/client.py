@@ -303,6 +303,7 @@ class EwsMailbox:
                     update.body_html,
                     update.marker,
                     replace_placeholder=update.replace_placeholder,
+                    placeholder_text=update.placeholder_text,
                 )
             )
             meeting.write_marker = update.marker

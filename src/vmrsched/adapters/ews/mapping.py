@@ -369,8 +369,18 @@ def body_as_html(body: Any) -> str:
 
 
 def with_instructions(
-    html: str, instructions_html: str, marker: str, *, replace_placeholder: bool
+    html: str,
+    instructions_html: str,
+    marker: str,
+    *,
+    replace_placeholder: bool,
+    placeholder_text: str = "",
 ) -> str:
     """The organizer's body with the instructions in it (`insert_instructions`) and our marker."""
-    updated = insert_instructions(html, instructions_html, replace_placeholder=replace_placeholder)
+    updated = insert_instructions(
+        html,
+        instructions_html,
+        replace_placeholder=replace_placeholder,
+        placeholder_text=placeholder_text,
+    )
     return with_marker(updated, marker)
