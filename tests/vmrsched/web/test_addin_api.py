@@ -358,3 +358,16 @@ def test_addin_settings_are_checked_all_at_once(tmp_path: Path) -> None:
         "addin.rate_limit_per_minute",
         "addin.api_id_uri",
     } <= paths
+
+
+async def test_a_token_not_valid_yet_is_refused(
+    addin_app: AddinApp, entra_host: EntraHost, clock: Clock
+) -> None:
+    """``nbf`` more than five minutes ahead of our clock: refused (tokens are back-dated 5 min)."""
+    later = Clock()
+    later.advance(timedelta(minutes=20))
+    issuer = TokenIssuer(entra_host.tenant, later, key=entra_host.issuer.key)
+    token = issuer.mint_user_token("alice@contoso.com", ADDIN_APP, API_APP, ["access_as_user"])
+    await refused(addin_app, token, "not valid yet")
+    clock.advance(timedelta(minutes=11))
+    assert (await post(addin_app, token))[0] == 201
