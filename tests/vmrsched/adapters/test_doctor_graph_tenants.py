@@ -6,6 +6,7 @@ the reason). End to end: Graph probe adapter, checks, JSON output, exit status."
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import pytest
 from harness import VMR, make_sim, start_sim_server
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
+from exchangesim.tenant import Tenant, parse_tenant
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
 from vmrsched.cli.main import main
 from vmrsched.config import settings_from_mapping
@@ -54,12 +56,27 @@ def assignment(name: str, role: str) -> str:
 GRAPH_TENANT = tenant()
 
 
+def not_tentatively() -> Tenant:
+    """The Graph tenant with the resource's AddNewRequestsTentatively $false (AutoUpdate kept)."""
+    parsed = parse_tenant(GRAPH_TENANT)
+    changed = []
+    for resource in parsed.resources:
+        if resource.email == VMR:
+            processing = dataclasses.replace(
+                resource.calendar_processing, add_new_requests_tentatively=False
+            )
+            resource = dataclasses.replace(resource, calendar_processing=processing)  # noqa: PLW2901
+        changed.append(resource)
+    return dataclasses.replace(parsed, resources=tuple(changed))
+
+
 @dataclass
 class Case:
     """A tenant (or configuration) broken one way, and the checks that must say so."""
 
-    tenant: str = GRAPH_TENANT
+    tenant: str | Tenant = GRAPH_TENANT
     config: dict[str, Any] = field(default_factory=dict)
+    organizer: str = ORGANIZER
     expected: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (status, phrase)
 
 
@@ -95,6 +112,32 @@ CASES = {
         ),
         expected={"token.permission": ("fail", "lacks Calendars.ReadWrite")},
     ),
+    "no Graph permission at all": Case(
+        tenant=tenant(
+            (assignment("vmrsched mail", "Application Mail Full Access"), ""),
+            (assignment("vmrsched calendars", "Application Calendars.ReadWrite"), ""),
+        ),
+        expected={"token.permission": ("fail", "holds no Graph permission")},
+    ),
+    "v1 endpoint": Case(
+        config={"token_endpoint": "{base}/" + TENANT_ID + "/oauth2/token"},
+        expected={
+            "token.endpoint": ("fail", "v1 endpoint"),
+            "token.permission": ("fail", "not for Microsoft Graph"),
+        },
+    ),
+    "Graph unreachable": Case(
+        config={"graph_url": "https://127.0.0.1:1/v1.0"},
+        expected={"graph.reachable": ("fail", "does not answer")},
+    ),
+    "no such resource mailbox": Case(
+        config={"resource_mailbox": "nobody@contoso.com"},
+        expected={"resource.mailbox": ("fail", "there is no mailbox nobody@contoso.com")},
+    ),
+    "organizer only in a nested group": Case(
+        organizer="grace@contoso.com",
+        expected={"scope.organizer": ("fail", "may not open grace@contoso.com")},
+    ),
     "resource not in the scope's group": Case(
         tenant=tenant(('members = [\n  "vmr@contoso.com",\n', "members = [\n")),
         expected={"resource.mailbox": ("fail", "outside the app's management scope")},
@@ -124,6 +167,13 @@ CASES = {
         tenant=tenant(processing="None"),
         expected={
             "resource.calendar_processing": ("fail", "AutomateProcessing is None"),
+            "resource.probe_meeting": ("fail", "no event on the calendar"),
+        },
+    ),
+    "AutoUpdate without AddNewRequestsTentatively": Case(
+        tenant=not_tentatively(),
+        expected={
+            "resource.calendar_processing": ("fail", "AddNewRequestsTentatively $false"),
             "resource.probe_meeting": ("fail", "no event on the calendar"),
         },
     ),
@@ -158,13 +208,23 @@ def graph_config(server: SimServer, folder: Path, **changes: str) -> dict[str, A
     }
 
 
-def run(server: SimServer, folder: Path, **changes: str) -> tuple[int, dict[str, Any]]:
-    """`vmrsched doctor --json --probe-outsider dave --probe-organizer alice --probe-meeting`."""
+def run(
+    server: SimServer, folder: Path, *, organizer: str = ORGANIZER, **changes: str
+) -> tuple[int, dict[str, Any]]:
+    """`vmrsched doctor --json --probe-outsider dave --probe-organizer ... --probe-meeting`."""
+    endpoint = changes.pop("token_endpoint", None)
     settings = settings_from_mapping(graph_config(server, folder, **changes), base=folder)
+    if endpoint is not None:
+        # check-config already refuses a v1 endpoint; the doctor's own check is shown on
+        # settings that bypass it.
+        exchange = dataclasses.replace(
+            settings.exchange, token_endpoint=endpoint.replace("{base}", server.base_url)
+        )
+        settings = dataclasses.replace(settings, exchange=exchange)
     options = DoctorOptions(
         as_json=True,
         probe_outsider=OUTSIDER,
-        probe_organizer=ORGANIZER,
+        probe_organizer=organizer,
         probe_meeting=True,
         meeting_deadline=timedelta(seconds=10),
         meeting_settle=timedelta(0),
@@ -175,11 +235,11 @@ def run(server: SimServer, folder: Path, **changes: str) -> tuple[int, dict[str,
 
 
 @pytest.fixture
-def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str], SimServer]]:
+def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str | Tenant], SimServer]]:
     """Start a simulator for a tenant TOML text (stopped after the test)."""
     started: list[SimServer] = []
 
-    def start(text: str) -> SimServer:
+    def start(text: str | Tenant) -> SimServer:
         server = start_sim_server(make_sim(text), cert_dir=adapters_cert_dir)
         started.append(server)
         return server
@@ -191,13 +251,13 @@ def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str], SimServer]]:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
-    name: str, serve: Callable[[str], SimServer], tmp_path: Path
+    name: str, serve: Callable[[str | Tenant], SimServer], tmp_path: Path
 ) -> None:
     """Every check the breakage touches has the expected verdict and reason (and a fix); every
     other check that ran passed; skips say why; the correct tenant passes all but the marker."""
     case = CASES[name]
     server = serve(case.tenant)
-    status, document = run(server, tmp_path, **case.config)
+    status, document = run(server, tmp_path, organizer=case.organizer, **case.config)
     checks = {c["id"]: c for c in document["checks"]}
     assert list(checks) == list(GRAPH_CHECK_IDS)
     for check_id, (verdict, phrase) in case.expected.items():

@@ -15,10 +15,13 @@ Microsoft Graph v1.0, with the app's own credentials, every refusal classified a
   calendar processing (``Get-CalendarProcessing`` is Exchange PowerShell only), so
   ``automate_processing`` is always empty: the probe meeting is the proof.
 - ``probe_meeting``: as the organizer, ``POST /users/{organizer}/events`` with the resource as
-  attendee (Graph sends the request); then, in the resource mailbox, the request's arrival, the
-  event the Calendar Attendant makes of it (tentative, unanswered = ``AutoUpdate``), and in the
-  organizer's inbox any answer Exchange sent on its own (``AutoAccept``). Afterwards every event
-  and message carrying the probe's tag is removed with ``permanentDelete`` from both mailboxes
+  attendee (Graph sends the request); then the request's arrival in the resource mailbox
+  (``$filter=contains(subject,'<tag>')``), the event it links to
+  (``$expand=microsoft.graph.eventMessage/event``, what vmrsched on Graph answers: tentative and
+  unanswered = ``AutoUpdate``, none = ``None``), and any answer Exchange sent the organizer on
+  its own (``AutoAccept``). Afterwards the probe's events (known by id: no ``$filter`` on
+  events, which Graph answers with a 500 when any event has no subject) and every message with
+  the probe's tag are removed with ``permanentDelete`` from both mailboxes
   (https://learn.microsoft.com/graph/api/event-permanentdelete). Graph cannot delete an
   organizer's meeting without cancelling it, so the resource gets a cancellation, which is
   removed too.
@@ -26,6 +29,7 @@ Microsoft Graph v1.0, with the app's own credentials, every refusal classified a
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -223,61 +227,100 @@ class GraphProbe:
                 f"creating the probe meeting as {organizer}: {sent}",
                 fix="the app needs Calendars.ReadWrite on the organizer's mailbox",
             )
+        events = {(organizer, str(sent.body.get("id") or ""))}
         try:
-            outcome, detail = self._watch(organizer, resource, tag, deadline, settle)
+            outcome, detail = self._watch(
+                organizer, resource, tag, deadline=deadline, settle=settle, events=events
+            )
         finally:
-            leftovers = self._clean((resource, organizer), tag)
+            leftovers = self._clean(organizer, resource, tag, events)
         return MeetingProbe(outcome, detail, cleaned_up=not leftovers, leftovers=leftovers)
 
     def _watch(
-        self, organizer: str, resource: str, tag: str, deadline: timedelta, settle: timedelta
+        self,
+        organizer: str,
+        resource: str,
+        tag: str,
+        *,
+        deadline: timedelta,
+        settle: timedelta,
+        events: set[tuple[str, str]],
     ) -> tuple[MeetingOutcome, str]:
+        """Until the request arrived (and ``settle`` passed): an answer in the organizer's inbox
+        is AutoAccept; the request's ``event`` link (what vmrsched on Graph answers) tells
+        AutoUpdate (a tentative, unanswered event) from None (no event)."""
         ends = self._clock() + deadline.total_seconds()
         arrived: float | None = None
         while True:
             answers = self._tagged(organizer, "mailFolders/inbox/messages", tag)
             if answers:
                 return MeetingOutcome.PROCESSED, f"the organizer got '{answers[0]['subject']}'"
-            requests_in = self._tagged(resource, "messages", tag)
-            events = self._tagged(resource, "events", tag, "subject,showAs,responseStatus")
+            linked = self._linked_events(resource, tag)
+            events.update((resource, str(e.get("id") or "")) for e in linked)
             now = self._clock()
-            if (requests_in or events) and arrived is None:
+            if arrived is None and self._tagged(resource, "messages", tag):
                 arrived = now
             if arrived is not None and now - arrived >= settle.total_seconds():
-                return _judge(events)
+                return _judge(linked)
             if arrived is None and now >= ends:
                 return MeetingOutcome.NOT_DELIVERED, "no request reached the resource mailbox"
             self._sleep(POLL)
 
-    def _tagged(
-        self, address: str, collection: str, tag: str, select: str = "id,subject"
-    ) -> list[dict[str, Any]]:
-        query = f"$filter=contains(subject,'{tag}')&$select={select}&$top=50"
-        answer = self._call("GET", f"{_user(address)}/{collection}?{query}")
+    def _tagged(self, address: str, collection: str, tag: str) -> list[dict[str, Any]]:
+        """The messages (or events) of ``collection`` whose subject holds ``tag``."""
+        query = f"$filter=contains(subject,'{tag}')&$select=id,subject&$top=50"
+        return self._values(address, f"{collection}?{query}")
+
+    def _linked_events(self, address: str, tag: str) -> list[dict[str, Any]]:
+        """The events the probe's event messages in ``address`` link to
+        (``$expand=microsoft.graph.eventMessage/event``; none when nothing is on the calendar)."""
+        query = (
+            f"$filter=contains(subject,'{tag}')&$top=50&$expand=microsoft.graph.eventMessage/event"
+        )
+        messages = self._values(address, f"messages?{query}")
+        return [m["event"] for m in messages if isinstance(m.get("event"), dict)]
+
+    def _values(self, address: str, path: str) -> list[dict[str, Any]]:
+        answer = self._call("GET", f"{_user(address)}/{path}")
         if answer.status != 200:
             raise ProbeError(f"looking for the probe in {address}: {answer}", reason=Refusal.OTHER)
         return [v for v in answer.body.get("value") or () if isinstance(v, dict)]
 
-    def _clean(self, mailboxes: tuple[str, ...], tag: str) -> list[str]:
-        """permanentDelete every probe event, then every probe message (the cancellation the
-        organizer's delete sends included); what is left or could not be looked at."""
-        for _ in range(2):  # the second round catches the cancellation sent by the first
-            for address in mailboxes:
-                for collection in ("events", "messages"):
-                    try:
-                        for item in self._tagged(address, collection, tag):
-                            path = f"{_user(address)}/{collection}/{quote(str(item['id']))}"
-                            self._call("POST", f"{path}/permanentDelete")
-                    except (ProbeError, KeyError):
-                        continue
+    def _clean(
+        self, organizer: str, resource: str, tag: str, events: set[tuple[str, str]]
+    ) -> list[str]:
+        """permanentDelete the probe's events (the resource's first, then the organizer's,
+        which sends a cancellation), then every probe message in both mailboxes; what is left
+        or could not be looked at."""
+        with contextlib.suppress(ProbeError):
+            events.update(
+                (resource, str(e.get("id") or "")) for e in self._linked_events(resource, tag)
+            )
+        ordered = sorted((e for e in events if e[1]), key=lambda e: e[0] == organizer)
+        for address, event_id in ordered:
+            with contextlib.suppress(ProbeError):
+                self._call("POST", f"{_user(address)}/events/{quote(event_id)}/permanentDelete")
+        for _ in range(2):  # the second round catches what the first one's cancellation brought
+            for address in (resource, organizer):
+                with contextlib.suppress(ProbeError):
+                    for item in self._tagged(address, "messages", tag):
+                        path = f"{_user(address)}/messages/{quote(str(item['id']))}"
+                        self._call("POST", f"{path}/permanentDelete")
         leftovers: list[str] = []
-        for address in mailboxes:
-            for collection in ("events", "messages"):
-                try:
-                    if self._tagged(address, collection, tag):
-                        leftovers.append(f"{address} {collection}")
-                except ProbeError as exc:
-                    leftovers.append(f"{address} {collection} ({exc})")
+        for address, event_id in ordered:
+            try:
+                found = self._call("GET", f"{_user(address)}/events/{quote(event_id)}?$select=id")
+            except ProbeError as exc:
+                leftovers.append(f"{address} event ({exc})")
+                continue
+            if found.status != 404:
+                leftovers.append(f"{address} event ({found.status})")
+        for address in (resource, organizer):
+            try:
+                if self._tagged(address, "messages", tag):
+                    leftovers.append(f"{address} messages")
+            except ProbeError as exc:
+                leftovers.append(f"{address} messages ({exc})")
         return leftovers
 
     # --- HTTP ----------------------------------------------------------------------------------
@@ -336,7 +379,7 @@ def _user(address: str) -> str:
 
 
 def _judge(events: list[dict[str, Any]]) -> tuple[MeetingOutcome, str]:
-    """What the resource's calendar says about the arrived request."""
+    """What the event the arrived request links to says."""
     if not events:
         return (
             MeetingOutcome.UNPROCESSED,
