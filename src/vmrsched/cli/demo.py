@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from exchangesim.server import RunningServer
+    from exchangesim.tenant import Tenant
     from vmrsched.ports.store import Store
 
 #: The vmrsched app registration of the demo tenant and its (fake, demo-only) working secret.
@@ -91,8 +93,49 @@ DEMO_ADDIN_APP: Final = "de7b0c42-b3d8-4e98-8521-6498b2ab8387"
 DEMO_ADDIN_API: Final = "419b3972-c210-4c86-8bea-05f535b94611"
 
 
-def demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str, Any]:
+def tenant_for(api: str, tenant: Tenant | None = None) -> Tenant:
+    """The demo tenant (or `tenant`) as ``api`` needs it. For ``"graph"`` the resource mailbox
+    has the Calendar Attendant on (``AutomateProcessing AutoUpdate``,
+    ``AddNewRequestsTentatively``): Graph answers a meeting on the event the attendant puts on
+    the calendar (docs/explanation/graph-calendar-processing.md)."""
+    tenant = tenant or demo_tenant()
+    if api != "graph":
+        return tenant
+    resources = []
+    for found in tenant.resources:
+        kept = found
+        if found.email == RESOURCE:
+            processing = dataclasses.replace(
+                found.calendar_processing,
+                automate_processing="AutoUpdate",
+                add_new_requests_tentatively=True,
+            )
+            kept = dataclasses.replace(found, calendar_processing=processing)
+        resources.append(kept)
+    return dataclasses.replace(tenant, resources=tuple(resources))
+
+
+def demo_simulator(api: str = "ews") -> Simulator:
+    """The simulator with the demo tenant set up for ``api`` (`tenant_for`)."""
+    return Simulator.from_tenant(tenant_for(api))
+
+
+def demo_settings(
+    server: RunningServer, folder: Path, listen: str, api: str = "ews"
+) -> dict[str, Any]:
     """The configuration the demo runs the service with (also written to vmrsched.toml)."""
+    raw = _demo_settings(server, folder, listen)
+    if api == "graph":
+        raw["exchange"] |= {
+            "api": "graph",
+            "graph_url": f"{server.base_url}/v1.0",
+            # The simulator answers for Graph's resource, whatever its own host name.
+            "token_scope": "https://graph.microsoft.com/.default",
+        }
+    return raw
+
+
+def _demo_settings(server: RunningServer, folder: Path, listen: str) -> dict[str, Any]:
     return {
         "exchange": {
             "api": "ews",
@@ -353,7 +396,9 @@ def print_table(rows: list[Row], out: TextIO) -> None:
         print(line(values), file=out)
 
 
-def run_demo(*, once: bool, listen: str, out: TextIO, log_level: str = "info") -> int:
+def run_demo(
+    *, once: bool, listen: str, out: TextIO, log_level: str = "info", api: str = "ews"
+) -> int:
     """Run the demo; see the module docstring. The service's log goes to a file in the demo's
     folder (its last lines are shown when something fails)."""
     with tempfile.TemporaryDirectory(prefix="vmrsched-demo-") as temp:
@@ -363,7 +408,7 @@ def run_demo(*, once: bool, listen: str, out: TextIO, log_level: str = "info") -
             log_file.open("a", encoding="utf-8") as log_stream,
             logs.redirected(log_stream, level=log_level),
         ):
-            status = _run_demo(folder, once=once, listen=listen, out=out)
+            status = _run_demo(folder, once=once, listen=listen, out=out, api=api)
         if status != OK:
             tail = log_file.read_text(encoding="utf-8").splitlines()[-15:]
             print("\nThe service's last log lines:", file=out)
@@ -372,14 +417,14 @@ def run_demo(*, once: bool, listen: str, out: TextIO, log_level: str = "info") -
         return status
 
 
-def _run_demo(folder: Path, *, once: bool, listen: str, out: TextIO) -> int:
-    server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+def _run_demo(folder: Path, *, once: bool, listen: str, out: TextIO, api: str = "ews") -> int:
+    server = start_in_thread(demo_simulator(api), "127.0.0.1", 0, tls=True)
     saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     # The organizers' exchangelib trusts the simulator's private CA through requests.
     os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_file)
     os.environ.pop("CURL_CA_BUNDLE", None)
     try:
-        return asyncio.run(_demo(server, folder, listen=listen, once=once, out=out))
+        return asyncio.run(_demo(server, folder, listen=listen, once=once, out=out, api=api))
     finally:
         for name, value in saved.items():
             if value is None:
@@ -434,10 +479,10 @@ def free_listen(listen: str) -> str:
 
 
 async def _demo(
-    server: RunningServer, folder: Path, *, listen: str, once: bool, out: TextIO
+    server: RunningServer, folder: Path, *, listen: str, once: bool, out: TextIO, api: str = "ews"
 ) -> int:
     listen = free_listen(listen)
-    raw = demo_settings(server, folder, listen)
+    raw = demo_settings(server, folder, listen, api)
     (folder / "vmrsched.toml").write_text(_toml(raw), encoding="utf-8")
     settings = settings_from_mapping(raw, base=folder)
     components = bootstrap.build(settings)

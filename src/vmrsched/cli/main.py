@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--listen", default="127.0.0.1:0", help="web API address (default: any free port)"
     )
+    demo.add_argument(
+        "--api", choices=("ews", "graph"), default="ews", help="how the service talks to Exchange"
+    )
     return parser
 
 
@@ -161,7 +164,7 @@ def dispatch(args: argparse.Namespace) -> int:
             if args.doctor:
                 return demo.run_demo_doctor(out=out)
             return demo.run_demo(
-                once=args.once, listen=args.listen, out=out, log_level=args.log_level
+                once=args.once, listen=args.listen, out=out, log_level=args.log_level, api=args.api
             )
     raise edge.UsageError(f"unknown command {args.command!r}")
 

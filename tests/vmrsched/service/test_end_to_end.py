@@ -1,6 +1,9 @@
-"""End to end over real HTTPS: exchangesim, the EWS adapter, the service, exchangelib organizers.
+"""End to end over real HTTPS: exchangesim, the EWS or the Graph adapter, the service,
+exchangelib organizers.
 
-The service runs in this process (its supervisor on a thread of its own) with the settings the
+Every test runs twice, with ``[exchange] api = "ews"`` and with ``api = "graph"`` (the resource
+mailbox then has the Calendar Attendant on, as Graph needs): one behaviour, two protocols. The
+service runs in this process (its supervisor on a thread of its own) with the settings the
 demo uses; organizers send, move and cancel meetings with exchangelib, and each test checks what
 arrives in their inboxes and what the store holds. Waiting is on events (a reply sent, a pass
 done) with timeouts, never a fixed sleep.
@@ -20,10 +23,8 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
 
 from exchangesim.knobs import Latency
 from exchangesim.server import start_in_thread
-from exchangesim.sim import Simulator
-from exchangesim.tenant import demo_tenant
 from vmrsched import bootstrap
-from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account
+from vmrsched.cli.demo import RESOURCE, demo_settings, demo_simulator, organizer_account
 from vmrsched.config import settings_from_mapping
 from vmrsched.domain.bookings import BookingState
 from vmrsched.domain.meetings import MeetingRef
@@ -47,8 +48,10 @@ WAIT = 30.0
 class LiveService:
     """The service running against a live simulator, with hooks to wait on."""
 
-    def __init__(self, server: RunningServer, folder: Path, **overrides: dict[str, Any]) -> None:
-        raw = demo_settings(server, folder, "127.0.0.1:8080")
+    def __init__(
+        self, server: RunningServer, folder: Path, api: str = "ews", **overrides: dict[str, Any]
+    ) -> None:
+        raw = demo_settings(server, folder, "127.0.0.1:8080", api)
         for section, values in overrides.items():
             raw[section] = raw.get(section, {}) | values
         self.settings = settings_from_mapping(raw, base=folder)
@@ -167,9 +170,15 @@ class LiveService:
         return str(events[-1].detail["decision"]["outcome"]) if events else ""
 
 
+@pytest.fixture(params=["ews", "graph"])
+def api(request: pytest.FixtureRequest) -> str:
+    """The protocol the service speaks: ``[exchange] api``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    running = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+def server(api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    running = start_in_thread(demo_simulator(api), "127.0.0.1", 0, tls=True)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     yield running
@@ -177,11 +186,13 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def live_factory(server: RunningServer, tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
+def live_factory(
+    server: RunningServer, api: str, tmp_path: Path
+) -> Iterator[Callable[..., LiveService]]:
     started: list[LiveService] = []
 
     def make(*, start: bool = True, **overrides: dict[str, Any]) -> LiveService:
-        live = LiveService(server, tmp_path, **overrides)
+        live = LiveService(server, tmp_path, api, **overrides)
         started.append(live)
         if start:
             live.start()
@@ -275,7 +286,7 @@ def test_reading_the_mailbox_again_answers_nothing_twice(live: LiveService) -> N
 def test_throttling_and_server_faults_delay_answers_but_never_double_them(
     server: RunningServer, live_factory: Callable[..., LiveService]
 ) -> None:
-    """With 30% of EWS calls failing (HTTP 500/503) and a tight budget, each gets one answer."""
+    """With 30% of calls failing (HTTP 500/503) and a tight budget, each gets one answer."""
     live = live_factory(start=False)
     subjects = [f"Busy day {n}" for n in range(6)]
     for subject in subjects:
@@ -285,6 +296,8 @@ def test_throttling_and_server_faults_delay_answers_but_never_double_them(
         fault_kinds=("http500", "http503"),
         budget_calls=40,
         budget_window_ms=2_000,
+        graph_budget_calls=40,
+        graph_budget_window_ms=2_000,
         latency=Latency(fixed_ms=20),
     )
     live.start()

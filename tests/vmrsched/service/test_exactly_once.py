@@ -6,7 +6,8 @@ and again — at exact lines (``VMRSCHED_TEST_CRASH_AT``, see `vmrsched.service.
 after a decision before the cursor moves, right after the cursor moves, just before a reply, and
 right after a reply is sent but before it is marked done) and at random times — and restarted
 each time. Afterwards every request has exactly one answer in its organizer's inbox, every
-accepted meeting has one booking, and no effect is pending or failed.
+accepted meeting has one booking, and no effect is pending or failed. It runs with
+``[exchange] api = "ews"`` and with ``api = "graph"``.
 """
 
 from __future__ import annotations
@@ -30,12 +31,10 @@ from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
 
 from exchangesim.knobs import Latency
 from exchangesim.server import start_in_thread
-from exchangesim.sim import Simulator
-from exchangesim.tenant import demo_tenant
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.db.tables import bookings, effects
 from vmrsched.bootstrap import build
-from vmrsched.cli.demo import DEMO_APP, DEMO_SECRET, RESOURCE, organizer_account
+from vmrsched.cli.demo import DEMO_APP, DEMO_SECRET, RESOURCE, demo_simulator, organizer_account
 from vmrsched.config import load_settings
 from vmrsched.domain.meetings import MeetingRef
 from vmrsched.service.reserve import reserve
@@ -93,9 +92,15 @@ def wait_for_health(process: subprocess.Popen[bytes], timeout: float = 30) -> bo
     return False
 
 
+@pytest.fixture(params=["ews", "graph"])
+def api(request: pytest.FixtureRequest) -> str:
+    """The protocol the service speaks: ``[exchange] api``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    running = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+def server(api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    running = start_in_thread(demo_simulator(api), "127.0.0.1", 0, tls=True)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     yield running
@@ -103,17 +108,20 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def config(server: RunningServer, tmp_path: Path) -> Path:
+def config(server: RunningServer, api: str, tmp_path: Path) -> Path:
     path = tmp_path / "vmrsched.toml"
+    scope = "graph.microsoft.com" if api == "graph" else "outlook.office365.com"
     path.write_text(
         f"""
 [exchange]
+api = "{api}"
 ews_url = "{server.ews_url}"
+graph_url = "{server.base_url}/v1.0"
 token_endpoint = "{server.token_endpoint}"
 client_id = "{DEMO_APP}"
 resource_mailbox = "{RESOURCE}"
 ca_bundle = "{server.ca_file}"
-token_scope = "https://outlook.office365.com/.default"
+token_scope = "https://{scope}/.default"
 
 [aliases]
 prefix = "81"

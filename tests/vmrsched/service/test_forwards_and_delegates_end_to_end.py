@@ -38,6 +38,7 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
     ALICE,
     BOB,
     LiveService,
+    api,
     live,
     live_factory,
 )
@@ -45,8 +46,7 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
 from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from exchangesim.store.folders import CalendarPermission
-from exchangesim.tenant import demo_tenant
-from vmrsched.cli.demo import RESOURCE
+from vmrsched.cli.demo import RESOURCE, tenant_for
 from vmrsched.domain.meetings import MeetingRef
 
 if TYPE_CHECKING:
@@ -63,9 +63,10 @@ CAROL = "carol@contoso.com"
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    """The demo tenant, with Carol as Alice's delegate (and Bob an editor of her calendar)."""
-    tenant = demo_tenant()
+def server(api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    """The demo tenant (as `api` needs it), with Carol as Alice's delegate (and Bob an editor
+    of her calendar)."""
+    tenant = tenant_for(api)
     users = tuple(
         dataclasses.replace(user, grant_send_on_behalf_to=(CAROL,)) if user.email == ALICE else user
         for user in tenant.users

@@ -33,14 +33,14 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
     ALICE,
     BOB,
     LiveService,
+    api,
     live,
     live_factory,
 )
 
 from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
-from exchangesim.tenant import demo_tenant
-from vmrsched.cli.demo import RESOURCE
+from vmrsched.cli.demo import RESOURCE, tenant_for
 from vmrsched.domain.meetings import MeetingRef
 from vmrsched.service.reserve import reserve
 
@@ -52,10 +52,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """exchangesim with the demo tenant; parametrized with "delete_comments", the resource keeps
-    Exchange's default ``DeleteComments $true`` (the admin changed AutomateProcessing only)."""
-    tenant = demo_tenant()
+def server(
+    api: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """exchangesim with the demo tenant (as `api` needs it); parametrized with
+    "delete_comments", the resource keeps Exchange's default ``DeleteComments $true`` (the
+    admin changed AutomateProcessing only)."""
+    tenant = tenant_for(api)
     if getattr(request, "param", None) == "delete_comments":
         resources = tuple(
             dataclasses.replace(

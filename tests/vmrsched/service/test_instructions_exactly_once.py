@@ -24,6 +24,7 @@ from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBo
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingRequest, MeetingResponse
 from flows_support import INSTRUCTIONS_HEADING, shown, signed_tokens
 from test_exactly_once import (  # noqa: F401  (fixtures used by name)
+    api,
     config,
     server,
     start_service,

@@ -33,6 +33,7 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
     ALICE,
     BOB,
     LiveService,
+    api,
     live,
     live_factory,
     server,

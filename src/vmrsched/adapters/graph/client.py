@@ -31,7 +31,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
-from html import escape
 from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import quote
 
@@ -67,7 +66,7 @@ log = structlog.get_logger(__name__)
 
 #: Graph's largest page for a message delta (``Prefer: odata.maxpagesize``).
 MAX_PAGE: Final = 1000
-PEEK_EVERY: Final = timedelta(seconds=5)
+PEEK_EVERY: Final = timedelta(seconds=2)
 _UTC: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
 
 
@@ -287,7 +286,7 @@ class GraphMailbox:
         html = (
             content
             if str(body.get("contentType") or "").casefold() == "html"
-            else _as_html(content)
+            else mapping.text_as_html(content)
         )
         if marker_of(None, html, html_to_text(html)) == update.marker:
             log.info(
@@ -312,7 +311,7 @@ class GraphMailbox:
         return True
 
     def _organizer_event(self, organizer: str, update: InstructionsUpdate) -> dict[str, Any]:
-        headers = {"Prefer": 'outlook.body-content-type="html"'}
+        headers = {"Prefer": 'outlook.timezone="UTC"'}  # the body as stored: text stays text
         if update.occurrence_original_start:
             original = mapping.parse_instant(update.occurrence_original_start)
             if original is None:
@@ -433,7 +432,3 @@ class GraphMailbox:
         self.http.close()
         if self._owns_tokens:
             self._tokens.close()
-
-
-def _as_html(text: str) -> str:
-    return "<html><body><p>" + escape(text).replace("\n", "<br>") + "</p></body></html>"

@@ -22,6 +22,7 @@ an HTML comment in the organizer's event body, which Exchange copies into the up
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -220,6 +221,13 @@ def meeting_message(data: dict[str, Any]) -> MeetingMessage:
         received=received,
         marker=marker_of(None, html, text),
     )
+
+
+def text_as_html(text: str) -> str:
+    """A plain-text body (a text-only client wrote it) as HTML, its lines kept as lines, so
+    writing HTML instructions into it keeps the organizer's text (as the EWS adapter does)."""
+    lines = html.escape(text).splitlines()
+    return "<html><body>" + "<br>".join(lines) + "</body></html>" if lines else ""
 
 
 def comment(body_html: str) -> str:
