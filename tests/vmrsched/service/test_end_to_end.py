@@ -311,14 +311,18 @@ def test_replies_in_flight_beyond_the_servers_concurrency_are_backed_off_and_sen
     server: RunningServer, live_factory: Callable[..., LiveService]
 ) -> None:
     """The service replies four at a time; a server allowing two at once answers the rest
-    ErrorServerBusy, which is waited out: every request still gets exactly one answer."""
+    ErrorServerBusy (EWS) or 429 with Retry-After (Graph), which is waited out: every request
+    still gets exactly one answer."""
     live = live_factory(start=False)
     subjects = [f"Crowded {n}" for n in range(12)]
     for subject in subjects:
         live.send(BOB, subject, live.body_with_token(BOB))
     server.sim.knobs.reset_counters()
     server.sim.knobs.update(
-        max_concurrent=2, concurrency_back_off_ms=100, latency=Latency(fixed_ms=40)
+        max_concurrent=2,
+        graph_max_concurrent=2,
+        concurrency_back_off_ms=100,
+        latency=Latency(fixed_ms=40),
     )
     live.start()
     live.wait_for_replies(len(subjects))

@@ -294,7 +294,11 @@ class GraphMailbox:
             )
             return False
         updated = with_instructions(
-            html, update.body_html, update.marker, replace_placeholder=update.replace_placeholder
+            html,
+            update.body_html,
+            update.marker,
+            replace_placeholder=update.replace_placeholder,
+            placeholder_text=update.placeholder_text,
         )
         self.http.request(
             "PATCH",
