@@ -204,3 +204,15 @@ def test_a_recorded_429_is_retryable_after_its_retry_after() -> None:
         {"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"},
         datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC),
     ) == timedelta(seconds=30)
+
+
+def test_a_uid_from_another_system_reads_as_ews_gives_it_and_back() -> None:
+    """A vCal-Uid GlobalObjectId (a meeting from outside Exchange) reads as the UID it wraps,
+    as EWS's calendar:UID does, so meeting keys survive a move from EWS to Graph; Exchange's
+    own UIDs stay their hex; goid_hex turns either back into Graph's iCalUId."""
+    own = "040000008200E00074C5B7101A82E00800000000A2A6F3535D7FD3010000000000000000100000003D770E2E8974F44B9471BDB348097FE3"
+    assert mapping.ical_uid(own) == own
+    assert mapping.goid_hex(own) == own
+    wrapped = mapping.goid_hex("meeting-42@fabrikam.example")
+    assert wrapped.startswith("040000008200E00074C5B7101A82E008")
+    assert mapping.ical_uid(wrapped) == "meeting-42@fabrikam.example"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
+from structlog.testing import capture_logs
 
 from exchangesim.knobs import Latency
 from exchangesim.server import start_in_thread
@@ -331,3 +332,26 @@ def test_replies_in_flight_beyond_the_servers_concurrency_are_backed_off_and_sen
     assert sum(throttled.values()) > 0  # the bound was really hit
     for subject in subjects:
         assert live.responses(BOB, subject) == ["Accepted"], subject
+
+
+def test_an_expired_delta_token_loses_no_meeting_and_answers_none_twice(
+    server: RunningServer, api: str, live: LiveService
+) -> None:
+    """Graph forgets the service's delta token (410 syncStateNotFound) while requests wait:
+    the service reads the inbox again from the start; the waiting requests are answered, the
+    ones answered before are not answered again. (EWS: a sync state Exchange refuses.)"""
+    if api == "ews":
+        pytest.skip("EWS sync states do not expire this way; see the forgotten-cursor test")
+    live.send(ALICE, "Before expiry", live.body_with_token(ALICE))
+    live.wait_for_replies(1)
+    passes = live.passes
+    with capture_logs() as logged:
+        server.sim.knobs.update(graph_delta_epoch=server.sim.knobs.settings.graph_delta_epoch + 1)
+        live.send(BOB, "During expiry", live.body_with_token(BOB))
+        live.send(ALICE, "Also during expiry", live.body_with_token(ALICE))
+        live.wait_for_replies(3)
+        live.wait_for("another pass", lambda: live.passes > passes)
+    assert "cursor_expired" in [entry["event"] for entry in logged]  # the 410 really came
+    assert live.responses(ALICE, "Before expiry") == ["Accepted"]
+    assert live.responses(BOB, "During expiry") == ["Accepted"]
+    assert live.responses(ALICE, "Also during expiry") == ["Accepted"]

@@ -326,7 +326,8 @@ class GraphMailbox:
             end = (original + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
             path = f"{organizer}/calendarView?startDateTime={start}&endDateTime={end}&$top=1000"
         else:
-            path = f"{organizer}/events?$filter=iCalUId eq '{update.uid}'&$top=2"
+            goid = mapping.goid_hex(update.uid)
+            path = f"{organizer}/events?$filter=iCalUId eq '{goid}'&$top=2"
         answer = self.http.request(
             "GET", path, what="finding the organizer's meeting", headers=headers
         )
@@ -335,7 +336,7 @@ class GraphMailbox:
                 continue
             if not update.occurrence_original_start:
                 return event
-            uid = str(event.get("uid") or event.get("iCalUId") or "")
+            uid = mapping.ical_uid(str(event.get("uid") or event.get("iCalUId") or ""))
             when = mapping.parse_instant(event.get("originalStart")) or mapping.parse_local(
                 event.get("start")
             )

@@ -54,6 +54,42 @@ ACTIONS: Final = {
 #: ``responseStatus.response`` values that mean the resource has answered.
 ANSWERED: Final = frozenset({"accepted", "tentativelyAccepted", "declined"})
 _UPDATES: Final = frozenset({"fullUpdate", "informationalUpdate", "silentUpdate"})
+#: PidLidGlobalObjectId's Byte Array ID ([MS-OXOCAL] 2.2.1.27) and the ``vCal-Uid`` wrapping of
+#: a UID that is not Exchange's own ([MS-OXCICAL] 2.1.3.1.1.20.26).
+_GOID_CLASS: Final = "040000008200E00074C5B7101A82E008"
+_VCAL: Final = b"vCal-Uid" + (1).to_bytes(4, "little")
+
+
+def ical_uid(goid_hex: str) -> str:
+    """The meeting's UID as EWS names it (``calendar:UID``) for a GlobalObjectId in hex, as
+    Graph's ``iCalUId``/``uid`` give it: Exchange's own UIDs are that hex; a UID from another
+    system (``vCal-Uid`` data) is the text it wraps. So a meeting keeps its key when an
+    installation moves from EWS to Graph."""
+    try:
+        data = bytes.fromhex(goid_hex)
+    except ValueError:
+        return goid_hex
+    if len(data) > 52 and data[40:52] == _VCAL:
+        return data[52:].rstrip(b"\x00").decode("utf-8", "replace")
+    return goid_hex
+
+
+def goid_hex(uid: str) -> str:
+    """The inverse of `ical_uid`: the GlobalObjectId hex Graph's ``iCalUId`` has for `uid`."""
+    text = uid.strip()
+    if len(text) >= 82 and text[:32].upper() == _GOID_CLASS and _is_hex(text):
+        return text
+    data = _VCAL + text.encode("utf-8") + b"\x00"
+    wrapped = bytes.fromhex(_GOID_CLASS) + bytes(20) + len(data).to_bytes(4, "little") + data
+    return wrapped.hex().upper()
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
 
 
 def other_message(message_id: str, what: str, received: datetime | None = None) -> MeetingMessage:
@@ -173,7 +209,7 @@ def meeting_message(data: dict[str, Any]) -> MeetingMessage:
         return other_message(message_id, what, received)
     linked = data.get("event")
     event: dict[str, Any] = linked if isinstance(linked, dict) else {}
-    uid = str(event.get("uid") or event.get("iCalUId") or "").strip()
+    uid = ical_uid(str(event.get("uid") or event.get("iCalUId") or "").strip())
     organizer_name, organizer_email = _address(event.get("organizer"))
     if not organizer_email:
         organizer_name, organizer_email = _address(data.get("from"))

@@ -1,0 +1,101 @@
+"""The Graph adapter's HTTP behaviour against exchangesim's Graph limits: Retry-After is waited
+out, a back-off beyond the budget surfaces, and no more than four requests are in flight per
+mailbox (Exchange Online's MailboxConcurrency limit)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from graph_world import graph_settings
+from harness import VMR
+from mailbox_worlds import Sleeps
+
+from exchangesim.knobs import Latency
+from vmrsched.adapters.ews.connection import RetryBudget
+from vmrsched.adapters.graph.client import GraphMailbox
+from vmrsched.adapters.graph.transport import Part
+from vmrsched.ports.mailbox import MailboxUnavailableError
+
+if TYPE_CHECKING:
+    from harness import SimServer
+
+INBOX = f"/users/{VMR}/mailFolders/inbox"
+
+
+def open_mailbox(sim: SimServer, **options: Any) -> GraphMailbox:
+    return GraphMailbox.from_settings(graph_settings(sim), **options)
+
+
+def throttled(sim: SimServer) -> int:
+    return sum(sim.knobs.counters().get("throttled", {}).values())
+
+
+def test_a_retry_after_within_the_budget_is_waited_out(live_sim: SimServer) -> None:
+    """429 TooManyRequests with Retry-After: the adapter waits exactly that long (here: the
+    budget frees up during the wait) and the call then succeeds."""
+    sleeps = Sleeps()
+    mailbox = open_mailbox(
+        live_sim, sleep=sleeps, budget=RetryBudget(max_wait=timedelta(minutes=5))
+    )
+    try:
+        live_sim.knobs.update(graph_budget_calls=1, graph_budget_window_ms=90_000)
+        mailbox.http.request("GET", INBOX, what="using up the budget")
+        sleeps.on_sleep = lambda: live_sim.knobs.update(graph_budget_calls=None)
+        page = mailbox.fetch_changes(None)
+    finally:
+        mailbox.close()
+    assert page.cursor
+    assert len(sleeps.waits) == 1
+    assert 60 <= sleeps.waits[0] <= 90  # the server's Retry-After, not a guess of ours
+
+
+def test_a_retry_after_beyond_the_budget_surfaces_without_waiting(live_sim: SimServer) -> None:
+    """A back-off longer than the call's budget is not slept: MailboxUnavailableError with the
+    server's retry_after, for the service to schedule."""
+    sleeps = Sleeps()
+    mailbox = open_mailbox(live_sim, sleep=sleeps)
+    try:
+        live_sim.knobs.update(graph_budget_calls=1, graph_budget_window_ms=90_000)
+        mailbox.http.request("GET", INBOX, what="using up the budget")
+        with pytest.raises(MailboxUnavailableError) as raised:
+            mailbox.http.batch([Part("GET", INBOX)] * 3, what="reading")
+    finally:
+        mailbox.close()
+    assert sleeps.waits == []
+    assert raised.value.retry_after is not None
+    assert raised.value.retry_after > timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(("in_flight", "over_the_limit"), [(4, False), (8, True)])
+def test_no_more_than_four_requests_are_in_flight(
+    live_sim: SimServer, in_flight: int, over_the_limit: bool
+) -> None:
+    """Sixteen threads at once through one mailbox: with the default of four in flight the
+    server's limit of four is never exceeded (no 429, every call succeeds); allowing eight, it
+    is (429s, and with no time passing between retries some calls give up)."""
+    mailbox = open_mailbox(live_sim, sleep=lambda _: None, max_in_flight=in_flight)
+    live_sim.knobs.update(graph_max_concurrent=4, latency=Latency(fixed_ms=150))
+    live_sim.knobs.reset_counters()
+    go = threading.Barrier(16)
+    failures: list[Exception] = []
+
+    def call() -> None:
+        go.wait()
+        try:
+            mailbox.http.request("GET", INBOX, what="reading the inbox folder")
+        except MailboxUnavailableError as exc:  # throttled beyond the retries (8 in flight)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        mailbox.close()
+    assert (throttled(live_sim) > 0) is over_the_limit
+    assert bool(failures) is over_the_limit
