@@ -434,9 +434,10 @@ def _run_demo(folder: Path, *, once: bool, listen: str, out: TextIO, api: str = 
         server.stop()
 
 
-def run_demo_doctor(*, out: TextIO, log_level: str = "warning") -> int:
-    """``vmrsched demo --doctor``: ``vmrsched doctor`` with every probe against the demo tenant
-    (outsider Dave, organizer Alice, a probe meeting), as an admin would run it on a tenant."""
+def run_demo_doctor(*, out: TextIO, log_level: str = "warning", api: str = "ews") -> int:
+    """``vmrsched demo [--api graph] --doctor``: ``vmrsched doctor`` with every probe against the
+    demo tenant set up for ``api`` (outsider Dave, organizer Alice, a probe meeting), as an admin
+    would run it on a tenant."""
     from vmrsched.cli.doctor import DoctorOptions, run_doctor  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="vmrsched-demo-") as temp:
@@ -445,10 +446,10 @@ def run_demo_doctor(*, out: TextIO, log_level: str = "warning") -> int:
             (folder / "service.log").open("a", encoding="utf-8") as log_stream,
             logs.redirected(log_stream, level=log_level),
         ):
-            server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+            server = start_in_thread(demo_simulator(api), "127.0.0.1", 0, tls=True)
             try:
                 settings = settings_from_mapping(
-                    demo_settings(server, folder, "127.0.0.1:8080"), base=folder
+                    demo_settings(server, folder, "127.0.0.1:8080", api), base=folder
                 )
                 command = (
                     "vmrsched doctor --probe-outsider dave@contoso.com "

@@ -162,7 +162,7 @@ def dispatch(args: argparse.Namespace) -> int:
             from vmrsched.cli import demo  # noqa: PLC0415 - the only command that needs exchangesim
 
             if args.doctor:
-                return demo.run_demo_doctor(out=out)
+                return demo.run_demo_doctor(out=out, api=args.api)
             return demo.run_demo(
                 once=args.once, listen=args.listen, out=out, log_level=args.log_level, api=args.api
             )

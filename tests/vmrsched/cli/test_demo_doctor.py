@@ -7,6 +7,7 @@ import io
 
 from vmrsched.cli.demo import run_demo_doctor
 from vmrsched.service.doctor import CHECK_IDS
+from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
 
 
 def test_the_doctor_passes_every_check_on_the_demo_tenant() -> None:
@@ -23,3 +24,22 @@ def test_the_doctor_passes_every_check_on_the_demo_tenant() -> None:
     assert set(lines) == set(CHECK_IDS), text
     assert all(line.startswith("PASS") for line in lines.values()), text
     assert "14 passed, 0 warned, 0 failed, 0 skipped" in text
+
+
+def test_the_graph_doctor_passes_on_the_demo_tenant_set_up_for_graph() -> None:
+    """`vmrsched demo --api graph --doctor`: exit 0; every Graph check PASS (the probe meeting
+    and calendar processing AutoUpdate included) except the installation marker, skipped because
+    vmrsched on Graph keeps none."""
+    out = io.StringIO()
+    status = run_demo_doctor(out=out, api="graph")
+    text = out.getvalue()
+    assert status == 0, text
+    lines = {
+        line.split()[1]: line
+        for line in text.splitlines()
+        if line[:4] in {"PASS", "WARN", "FAIL", "skip"}
+    }
+    assert list(lines) == list(GRAPH_CHECK_IDS), text
+    assert lines.pop("installation.marker").startswith("skip"), text
+    assert all(line.startswith("PASS") for line in lines.values()), text
+    assert "12 passed, 0 warned, 0 failed, 1 skipped" in text
