@@ -283,15 +283,19 @@ def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
     assert status == (1 if failed else 0)
 
 
+@pytest.mark.parametrize("processing", ["AutoUpdate", "None", "AutoAccept"])
 def test_the_graph_probe_meeting_leaves_nothing_behind(
-    serve: Callable[[str], SimServer], tmp_path: Path
+    processing: str, serve: Callable[[str], SimServer], tmp_path: Path
 ) -> None:
     """After the Graph probe meeting (and the cancellation Graph sends when the organizer's
     meeting is deleted) no item with the probe's subject is left in the organizer's or the
-    resource's calendar, inbox, sent items or deleted items."""
-    server = serve(GRAPH_TENANT)
+    resource's calendar, inbox, sent items or deleted items, whatever the calendar processing
+    did with the request (tentative event, nothing, an acceptance)."""
+    server = serve(tenant(processing=processing))
     status, document = run(server, tmp_path)
-    assert status == 0, document
+    checks = {c["id"]: c for c in document["checks"]}
+    assert status == (0 if processing == "AutoUpdate" else 1), document
+    assert "left behind" not in checks["resource.probe_meeting"]["summary"]
     store = server.sim.store
     for mailbox in (ORGANIZER, VMR):
         for folder in ("calendar", "inbox", "sentitems", "deleteditems"):
