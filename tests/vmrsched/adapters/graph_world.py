@@ -78,6 +78,10 @@ class GraphWorld(EwsWorld):
         self._opened.append(self.mailbox)
         return self.mailbox
 
+    def delete_request(self, message_id: str) -> None:
+        # Graph's REST id is the EWS id with "/" → "-" and "+" → "_" (exchangesim.graph.ids).
+        super().delete_request(message_id.replace("-", "/").replace("_", "+"))
+
     def refused_cursor(self) -> str:
         # Graph expires delta tokens (410 syncStateNotFound): the simulator's epoch knob.
         cursor = self.mailbox.fetch_changes(None).cursor
