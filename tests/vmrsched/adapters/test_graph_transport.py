@@ -1,6 +1,6 @@
 """The Graph adapter's HTTP behaviour against exchangesim's Graph limits: Retry-After is waited
-out, a back-off beyond the budget surfaces, and no more than four requests are in flight per
-mailbox (Exchange Online's MailboxConcurrency limit)."""
+out, a back-off beyond the budget surfaces, no more than four requests are in flight per
+mailbox (Exchange Online's MailboxConcurrency limit), and a first reply costs one ``$batch``."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from graph_world import graph_settings
-from harness import VMR
+from graph_world import GraphWorld, graph_settings, graph_sim
+from harness import VMR, start_sim_server
 from mailbox_worlds import Sleeps
 
 from exchangesim.knobs import Latency
 from vmrsched.adapters.ews.connection import RetryBudget
 from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.adapters.graph.transport import Part
-from vmrsched.ports.mailbox import MailboxUnavailableError
+from vmrsched.domain.meetings import MessageKind
+from vmrsched.ports.mailbox import MailboxUnavailableError, MessageGoneError, Reply, ReplyKind
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from harness import SimServer
 
 INBOX = f"/users/{VMR}/mailFolders/inbox"
@@ -99,3 +103,46 @@ def test_no_more_than_four_requests_are_in_flight(
         mailbox.close()
     assert (throttled(live_sim) > 0) is over_the_limit
     assert bool(failures) is over_the_limit
+
+
+@pytest.fixture
+def world(adapters_cert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[GraphWorld]:
+    """A fresh simulator whose resource has the Calendar Attendant on, the Graph adapter on it."""
+    server = start_sim_server(graph_sim(), cert_dir=adapters_cert_dir)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_file))
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    graph = GraphWorld(server)
+    try:
+        yield graph
+    finally:
+        graph.close()
+        server.stop()
+
+
+def first_reply(world: GraphWorld, subject: str) -> Reply:
+    world.send(subject)
+    page = world.mailbox.fetch_changes(None)
+    (request,) = [m for m in page.messages if m.kind is not MessageKind.OTHER]
+    return Reply(
+        request.message_id, ReplyKind.ACCEPT, "<p>Yes: 81123456</p>", "k", maybe_sent=False
+    )
+
+
+def test_a_first_reply_to_a_request_just_read_costs_one_batch(world: GraphWorld) -> None:
+    """No earlier attempt and the event known from the read: one HTTP request (a $batch that
+    checks the request and answers on its event), and the organizer gets one acceptance."""
+    reply = first_reply(world, "One call")
+    before = world.mailbox.http.calls
+    assert world.mailbox.reply(reply) is True
+    assert world.mailbox.http.calls - before == 1
+    assert [kind for kind, _ in world.responses()] == [ReplyKind.ACCEPT]
+
+
+def test_a_first_reply_to_a_request_deleted_meanwhile_sends_nothing(world: GraphWorld) -> None:
+    """The batch's answer depends on the request still being there: deleted → MessageGoneError
+    and no response reaches the organizer."""
+    reply = first_reply(world, "Gone in between")
+    world.delete_request(reply.message_id)
+    with pytest.raises(MessageGoneError):
+        world.mailbox.reply(reply)
+    assert world.responses() == []

@@ -12,11 +12,13 @@ the request's ``event`` link names. What each port call costs:
   A delta token Graph no longer knows (410 ``syncStateNotFound``) raises `CursorExpiredError`;
   the service then starts a new round from None, and its store (not this adapter) makes sure a
   message seen twice is acted on once.
-- `reply`: one GET of the request with its event, then ``POST /events/{id}/accept`` (or
-  ``decline``, ``tentativelyAccept``) with the reply as ``comment`` and ``sendResponse: true``.
-  When an earlier attempt may have sent it (``Reply.maybe_sent``), the event's
-  ``responseStatus`` says whether the resource answered after the request arrived; a declined
-  event leaves the calendar, so a decline is then looked for in Sent Items.
+- `reply`: ``POST /events/{id}/accept`` (or ``decline``, ``tentativelyAccept``) on the
+  request's event with the reply as ``comment`` and ``sendResponse: true``. A first attempt
+  (``Reply.maybe_sent`` False) for a request this adapter read costs one ``$batch``: a GET of
+  the request and, depending on it (``dependsOn``), the answer. Otherwise one GET of the request
+  with its event first: the event's ``responseStatus`` says whether the resource answered after
+  the request arrived; a declined event leaves the calendar, so a decline is then looked for
+  in Sent Items.
 - `write_instructions`: the organizer's event (``$filter=iCalUId eq``, or the calendar view
   around an occurrence), skipped when our marker for this update is in its body, else one
   ``PATCH`` of the body: Graph sends the update to the attendees, and it comes back to the
@@ -32,16 +34,13 @@ import threading
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
-from urllib.parse import quote
 
 import structlog
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.ews.mapping import marker_of, with_instructions
-from vmrsched.adapters.graph import mapping
+from vmrsched.adapters.graph import mapping, organizer
 from vmrsched.adapters.graph.errors import translate
 from vmrsched.adapters.graph.transport import GraphTransport, Part
-from vmrsched.domain.bodies import html_to_text
 from vmrsched.ports.mailbox import (
     ChangePage,
     CursorExpiredError,
@@ -67,11 +66,12 @@ log = structlog.get_logger(__name__)
 #: Graph's largest page for a message delta (``Prefer: odata.maxpagesize``).
 MAX_PAGE: Final = 1000
 PEEK_EVERY: Final = timedelta(seconds=2)
+#: Requests whose event ids are remembered between reading and replying.
+REMEMBERED_EVENTS: Final = 10_000
 _UTC: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
 
 
-def _segment(value: str) -> str:
-    return quote(value.strip(), safe="@=-_.")
+_segment = organizer.segment
 
 
 class GraphMailbox:
@@ -106,6 +106,8 @@ class GraphMailbox:
         self._closed = threading.Event()
         self._cursor: str | None = None
         self._marker_warned = False
+        self._events: dict[str, str] = {}  # request id → its event's id, from `_read`
+        self._events_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -204,13 +206,25 @@ class GraphMailbox:
                     answer.status, answer.body, answer.headers, "reading a meeting message"
                 )
             read[message_id] = mapping.meeting_message(answer.body)
+            self._remember_event(message_id, answer.body.get("event"))
         return read
+
+    def _remember_event(self, message_id: str, event: object) -> None:
+        """Keep the request's event id for its reply (a bounded memory: oldest forgotten)."""
+        if isinstance(event, dict) and event.get("id"):
+            with self._events_lock:
+                self._events[message_id] = str(event["id"])
+                while len(self._events) > REMEMBERED_EVENTS:
+                    del self._events[next(iter(self._events))]
 
     # --- replying ------------------------------------------------------------------------------
 
     def reply(self, reply: Reply) -> bool:
         """Accept, tentatively accept or decline the request's event on the resource's calendar
         (``sendResponse: true``), unless the resource already answered it since it arrived."""
+        known = self._events.get(reply.message_id)
+        if known is not None and not reply.maybe_sent:
+            return self._reply_in_one_batch(reply, known)
         message = self._request_with_event(reply.message_id)
         received = mapping.parse_instant(message.get("receivedDateTime"))
         event = message.get("event")
@@ -232,6 +246,26 @@ class GraphMailbox:
             what="replying to a meeting request",
             body={"comment": mapping.comment(reply.body_html), "sendResponse": True},
         )
+        return self._logged(reply, sent=True)
+
+    def _reply_in_one_batch(self, reply: Reply, event_id: str) -> bool:
+        """No earlier attempt, event known from the read: one ``$batch`` that checks the request
+        still exists and, only then (``dependsOn``), answers on the event."""
+        action = mapping.ACTIONS[reply.kind]
+        body = {"comment": mapping.comment(reply.body_html), "sendResponse": True}
+        parts = [
+            Part("GET", f"{self._user}/messages/{_segment(reply.message_id)}?$select=id"),
+            Part(
+                "POST",
+                f"{self._user}/events/{_segment(event_id)}/{action}",
+                body=body,
+                depends_on=(0,),
+            ),
+        ]
+        found, answered = self.http.batch(parts, what="replying to a meeting request")
+        for answer in (found, answered):
+            if not answer.ok:
+                raise translate(answer.status, answer.body, answer.headers, "replying")
         return self._logged(reply, sent=True)
 
     def _logged(self, reply: Reply, *, sent: bool) -> bool:
@@ -278,73 +312,7 @@ class GraphMailbox:
     def write_instructions(self, update: InstructionsUpdate) -> bool:
         """PATCH the organizer's event body with the instructions and our marker (Graph sends
         the update to the attendees), unless our marker for this update is there already."""
-        organizer = f"/users/{_segment(update.organizer_email)}"
-        event = self._organizer_event(organizer, update)
-        found = event.get("body")
-        body: dict[str, Any] = found if isinstance(found, dict) else {}
-        content = str(body.get("content") or "")
-        html = (
-            content
-            if str(body.get("contentType") or "").casefold() == "html"
-            else mapping.text_as_html(content)
-        )
-        if marker_of(None, html, html_to_text(html)) == update.marker:
-            log.info(
-                "instructions_already_written", organizer=update.organizer_email, uid=update.uid
-            )
-            return False
-        updated = with_instructions(
-            html,
-            update.body_html,
-            update.marker,
-            replace_placeholder=update.replace_placeholder,
-            placeholder_text=update.placeholder_text,
-        )
-        self.http.request(
-            "PATCH",
-            f"{organizer}/events/{_segment(str(event['id']))}",
-            what="writing instructions",
-            body={"body": {"contentType": "html", "content": updated}},
-        )
-        log.info(
-            "instructions_written",
-            organizer=update.organizer_email,
-            uid=update.uid,
-            key=update.idempotency_key,
-        )
-        return True
-
-    def _organizer_event(self, organizer: str, update: InstructionsUpdate) -> dict[str, Any]:
-        headers = {"Prefer": 'outlook.timezone="UTC"'}  # the body as stored: text stays text
-        if update.occurrence_original_start:
-            original = mapping.parse_instant(update.occurrence_original_start)
-            if original is None:
-                raise MessageGoneError(
-                    f"unreadable occurrence start {update.occurrence_original_start!r}"
-                )
-            start = (original - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            end = (original + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            path = f"{organizer}/calendarView?startDateTime={start}&endDateTime={end}&$top=1000"
-        else:
-            goid = mapping.goid_hex(update.uid)
-            path = f"{organizer}/events?$filter=iCalUId eq '{goid}'&$top=2"
-        answer = self.http.request(
-            "GET", path, what="finding the organizer's meeting", headers=headers
-        )
-        for event in (answer.body or {}).get("value") or ():
-            if not isinstance(event, dict):
-                continue
-            if not update.occurrence_original_start:
-                return event
-            uid = mapping.ical_uid(str(event.get("uid") or event.get("iCalUId") or ""))
-            when = mapping.parse_instant(event.get("originalStart")) or mapping.parse_local(
-                event.get("start")
-            )
-            if uid == update.uid and when == original:
-                return event
-        raise MessageGoneError(
-            f"no meeting with UID {update.uid} in {update.organizer_email}'s calendar"
-        )
+        return organizer.write_instructions(self.http, update)
 
     # --- waiting -------------------------------------------------------------------------------
 

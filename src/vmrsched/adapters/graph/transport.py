@@ -70,6 +70,9 @@ class Part:
     path: str
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Positions (in the list given to `GraphTransport.batch`) of parts that must succeed first
+    #: (``dependsOn``: Graph runs this one after them, or answers 424 when one failed).
+    depends_on: tuple[int, ...] = ()
 
 
 class GraphTransport:
@@ -167,6 +170,9 @@ class GraphTransport:
                 headers.setdefault("Content-Type", "application/json")
             if headers:
                 entry["headers"] = headers
+            together = [str(d) for d in part.depends_on if d in chunk]  # a retry goes alone
+            if together:
+                entry["dependsOn"] = together
             requests_json.append(entry)
         outer = self.request("POST", "/$batch", what=what, body={"requests": requests_json})
         found: dict[str, Answer] = {}
