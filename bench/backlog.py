@@ -14,6 +14,10 @@ EWS adapter, SQLite file in a temporary folder).
    SendToAllAndSaveCopy); each is timed from the send to the acceptance in the organizer's
    inbox. Printed: p50 and p95.
 
+``--api graph`` runs the service on Microsoft Graph (the resource with the Calendar Attendant
+on, as Graph needs) and counts Graph requests (each request of a ``$batch``, and the ``$batch``)
+instead of EWS calls.
+
 The report (``backlog_report``) is a Markdown table, one column per run (``--runs``), with the
 machine and its load average, ready to paste into docs/benchmarks.md. Usage::
 
@@ -52,10 +56,9 @@ from exchangesim.store import (
 )
 from exchangesim.store import Attendee as SimAttendee
 from exchangesim.store import CalendarItem as SimCalendarItem
-from exchangesim.tenant import demo_tenant
 from vmrsched import bootstrap
 from vmrsched.cli import logs
-from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account
+from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account, tenant_for
 from vmrsched.config import settings_from_mapping
 from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks
@@ -231,11 +234,12 @@ async def measure(
     latency_ms: float,
     push_meetings: int,
     timeout_s: float,
+    api: str = "ews",
 ) -> Result:
     """Seed the backlog, start the service, time both phases."""
-    result = Result(n=n, singles=singles, latency_ms=latency_ms)
+    result = Result(n=n, singles=singles, latency_ms=latency_ms, api=api)
     result.series_occurrences = SERIES_OCCURRENCES
-    raw = demo_settings(server, folder, "127.0.0.1:0")
+    raw = demo_settings(server, folder, "127.0.0.1:0", api)
     for section in ("web", "addin"):  # no web API (nor the add-in it serves) in the benchmark
         raw.pop(section, None)
     raw["service"]["poll_interval_seconds"] = 30
@@ -272,7 +276,7 @@ async def measure(
         watch.close()
         if not cleared:
             print(f"backlog not cleared within {timeout_s:.0f} s", file=sys.stderr)
-        result.ews_calls = dict(server.sim.knobs.counters().get("ews", {}))
+        result.ews_calls = dict(server.sim.knobs.counters().get(api, {}))
         seen = responses(server.sim)
         result.answered = sum(1 for s in subjects if seen[s] >= 1)
         result.duplicates = sum(seen[s] - 1 for s in subjects if seen[s] > 1)
@@ -282,7 +286,7 @@ async def measure(
                 lambda: send_one_by_one(server, offer, push_meetings, timeout_s=60),
                 name="organizer",
             )
-            result.push_calls = dict(server.sim.knobs.counters().get("ews", {}))
+            result.push_calls = dict(server.sim.knobs.counters().get(api, {}))
         result.rss_peak_mib = peak_rss_mib()
     finally:
         supervisor.request_stop(stop, "benchmark finished")
@@ -301,9 +305,10 @@ def run(
     push_meetings: int,
     timeout_s: float = 1800,
     log_level: str = "warning",
+    api: str = "ews",
 ) -> Result:
     """One benchmark run with its own simulator and temporary folder."""
-    server = start_in_thread(Simulator.from_tenant(demo_tenant()), "127.0.0.1", 0, tls=True)
+    server = start_in_thread(Simulator.from_tenant(tenant_for(api)), "127.0.0.1", 0, tls=True)
     saved = {name: os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
     os.environ["REQUESTS_CA_BUNDLE"] = str(server.ca_file)  # the organizer's exchangelib
     os.environ.pop("CURL_CA_BUNDLE", None)
@@ -323,6 +328,7 @@ def run(
                         latency_ms=latency_ms,
                         push_meetings=push_meetings,
                         timeout_s=timeout_s,
+                        api=api,
                     )
                 )
     finally:
@@ -346,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per phase")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--api", choices=("ews", "graph"), default="ews", help="[exchange] api")
     parser.add_argument(
         "--runs", type=int, default=1, help="runs in a row, one table column each (default: 1)"
     )
@@ -360,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             push_meetings=args.push_meetings,
             timeout_s=args.timeout,
             log_level=args.log_level,
+            api=args.api,
         )
         for _ in range(max(1, args.runs))
     ]

@@ -47,6 +47,11 @@ class Result:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     push_seconds: list[float] = field(default_factory=list)
     push_calls: dict[str, int] = field(default_factory=dict)
+    api: str = "ews"  # [exchange] api; Graph counts each request of a $batch, and the $batch
+
+    @property
+    def protocol(self) -> str:
+        return "Graph" if self.api == "graph" else "EWS"
 
     @property
     def per_second(self) -> float:
@@ -124,7 +129,11 @@ def rows(results: Sequence[Result]) -> list[tuple[str, list[str], str]]:
             ],
             "",
         ),
-        ("EWS latency added per call", [f"{r.latency_ms:.0f} ms" for r in results], ""),
+        (
+            f"{first.protocol} latency added per call",
+            [f"{r.latency_ms:.0f} ms" for r in results],
+            "",
+        ),
         (
             "answered / duplicates",
             [f"{r.answered:,} / {r.duplicates}" for r in results],
@@ -138,7 +147,7 @@ def rows(results: Sequence[Result]) -> list[tuple[str, list[str], str]]:
             _target(all(r.per_second >= TARGET_RATE for r in results), f"≥ {TARGET_RATE:.0f}"),
         ),
         (
-            "EWS calls per meeting",
+            f"{first.protocol} calls per meeting",
             [f"**{r.calls_per_meeting:.3f}**" for r in results],
             _target(
                 all(r.calls_per_meeting <= TARGET_CALLS for r in results), f"≤ {TARGET_CALLS:.0f}"
@@ -168,7 +177,7 @@ def rows(results: Sequence[Result]) -> list[tuple[str, list[str], str]]:
                 _target(all(r.push_p95 <= TARGET_P95_S for r in results), "p95 ≤ 2 s"),
             ),
             (
-                "push phase: EWS calls per meeting (organizer's CreateItem included)",
+                f"push phase: {first.protocol} calls per meeting",
                 [f"{sum(r.push_calls.values()) / len(r.push_seconds):.2f}" for r in results],
                 "",
             ),
@@ -195,9 +204,10 @@ def report(results: Sequence[Result], out: TextIO, *, command: str) -> None:
         print(f"| {label} | {' | '.join(values)} | {target} |", file=out)
     for number, result in enumerate(results, start=1):
         print(
-            f"\nRun {number}, EWS calls in the backlog: {_calls(result.ews_calls, result.n)}.",
+            f"\nRun {number}, {result.protocol} calls in the backlog: "
+            f"{_calls(result.ews_calls, result.n)}.",
             file=out,
         )
         if result.push_calls:
             pushed = _calls(result.push_calls, len(result.push_seconds))
-            print(f"Run {number}, EWS calls in the push phase: {pushed}.", file=out)
+            print(f"Run {number}, {result.protocol} calls in the push phase: {pushed}.", file=out)
