@@ -1,6 +1,6 @@
 """The Graph adapter's HTTP behaviour against exchangesim's Graph limits: Retry-After is waited
 out, a back-off beyond the budget surfaces, no more than four requests are in flight per
-mailbox (Exchange Online's MailboxConcurrency limit), and a first reply costs one ``$batch``."""
+mailbox (Exchange Online's MailboxConcurrency limit), and a first reply costs one request."""
 
 from __future__ import annotations
 
@@ -128,9 +128,9 @@ def first_reply(world: GraphWorld, subject: str) -> Reply:
     )
 
 
-def test_a_first_reply_to_a_request_just_read_costs_one_batch(world: GraphWorld) -> None:
-    """No earlier attempt and the event known from the read: one HTTP request (a $batch that
-    checks the request and answers on its event), and the organizer gets one acceptance."""
+def test_a_first_reply_to_a_request_just_read_costs_one_request(world: GraphWorld) -> None:
+    """No earlier attempt and the event known from the read: one HTTP request (the answer on
+    the event), and the organizer gets one acceptance."""
     reply = first_reply(world, "One call")
     before = world.mailbox.http.calls
     assert world.mailbox.reply(reply) is True
@@ -138,11 +138,13 @@ def test_a_first_reply_to_a_request_just_read_costs_one_batch(world: GraphWorld)
     assert [kind for kind, _ in world.responses()] == [ReplyKind.ACCEPT]
 
 
-def test_a_first_reply_to_a_request_deleted_meanwhile_sends_nothing(world: GraphWorld) -> None:
-    """The batch's answer depends on the request still being there: deleted → MessageGoneError
-    and no response reaches the organizer."""
+def test_a_first_reply_whose_event_is_gone_sends_nothing(world: GraphWorld) -> None:
+    """The meeting's event deleted from the resource's calendar meanwhile: MessageGoneError and
+    no response reaches the organizer."""
     reply = first_reply(world, "Gone in between")
-    world.delete_request(reply.message_id)
+    event_id = world.mailbox.remembered_event(reply.message_id)
+    assert event_id is not None
+    world.mailbox.http.request("DELETE", f"/users/{VMR}/events/{event_id}", what="deleting")
     with pytest.raises(MessageGoneError):
         world.mailbox.reply(reply)
     assert world.responses() == []

@@ -14,11 +14,10 @@ the request's ``event`` link names. What each port call costs:
   message seen twice is acted on once.
 - `reply`: ``POST /events/{id}/accept`` (or ``decline``, ``tentativelyAccept``) on the
   request's event with the reply as ``comment`` and ``sendResponse: true``. A first attempt
-  (``Reply.maybe_sent`` False) for a request this adapter read costs one ``$batch``: a GET of
-  the request and, depending on it (``dependsOn``), the answer. Otherwise one GET of the request
-  with its event first: the event's ``responseStatus`` says whether the resource answered after
-  the request arrived; a declined event leaves the calendar, so a decline is then looked for
-  in Sent Items.
+  (``Reply.maybe_sent`` False) for a request this adapter read is that one request. Otherwise
+  one GET of the request with its event first (404: `MessageGoneError`): the event's
+  ``responseStatus`` says whether the resource answered after the request arrived; a declined
+  event leaves the calendar, so a decline is then looked for in Sent Items.
 - `write_instructions`: the organizer's event (``$filter=iCalUId eq``, or the calendar view
   around an occurrence), skipped when our marker for this update is in its body, else one
   ``PATCH`` of the body: Graph sends the update to the attendees, and it comes back to the
@@ -217,6 +216,11 @@ class GraphMailbox:
                 while len(self._events) > REMEMBERED_EVENTS:
                     del self._events[next(iter(self._events))]
 
+    def remembered_event(self, message_id: str) -> str | None:
+        """The event id remembered for a request read by this adapter (None: not read here)."""
+        with self._events_lock:
+            return self._events.get(message_id)
+
     # --- replying ------------------------------------------------------------------------------
 
     def reply(self, reply: Reply) -> bool:
@@ -224,7 +228,7 @@ class GraphMailbox:
         (``sendResponse: true``), unless the resource already answered it since it arrived."""
         known = self._events.get(reply.message_id)
         if known is not None and not reply.maybe_sent:
-            return self._reply_in_one_batch(reply, known)
+            return self._reply_on_known_event(reply, known)
         message = self._request_with_event(reply.message_id)
         received = mapping.parse_instant(message.get("receivedDateTime"))
         event = message.get("event")
@@ -248,24 +252,19 @@ class GraphMailbox:
         )
         return self._logged(reply, sent=True)
 
-    def _reply_in_one_batch(self, reply: Reply, event_id: str) -> bool:
-        """No earlier attempt, event known from the read: one ``$batch`` that checks the request
-        still exists and, only then (``dependsOn``), answers on the event."""
+    def _reply_on_known_event(self, reply: Reply, event_id: str) -> bool:
+        """No earlier attempt, event known from the read: the answer alone, one request (what
+        the Graph budget counts: a read and an answer per meeting, nothing more). The event is
+        the meeting in Graph's model: when it is gone (cancelled and removed, or deleted) the
+        answer is refused and nothing is sent; a request message deleted while its meeting is
+        still on the calendar is answered."""
         action = mapping.ACTIONS[reply.kind]
-        body = {"comment": mapping.comment(reply.body_html), "sendResponse": True}
-        parts = [
-            Part("GET", f"{self._user}/messages/{_segment(reply.message_id)}?$select=id"),
-            Part(
-                "POST",
-                f"{self._user}/events/{_segment(event_id)}/{action}",
-                body=body,
-                depends_on=(0,),
-            ),
-        ]
-        found, answered = self.http.batch(parts, what="replying to a meeting request")
-        for answer in (found, answered):
-            if not answer.ok:
-                raise translate(answer.status, answer.body, answer.headers, "replying")
+        self.http.request(
+            "POST",
+            f"{self._user}/events/{_segment(event_id)}/{action}",
+            what="replying to a meeting request",
+            body={"comment": mapping.comment(reply.body_html), "sendResponse": True},
+        )
         return self._logged(reply, sent=True)
 
     def _logged(self, reply: Reply, *, sent: bool) -> bool:
