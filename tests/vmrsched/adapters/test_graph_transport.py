@@ -18,7 +18,13 @@ from vmrsched.adapters.ews.connection import RetryBudget
 from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.adapters.graph.transport import Part
 from vmrsched.domain.meetings import MessageKind
-from vmrsched.ports.mailbox import MailboxUnavailableError, MessageGoneError, Reply, ReplyKind
+from vmrsched.ports.mailbox import (
+    CursorExpiredError,
+    MailboxUnavailableError,
+    MessageGoneError,
+    Reply,
+    ReplyKind,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,3 +154,18 @@ def test_a_first_reply_whose_event_is_gone_sends_nothing(world: GraphWorld) -> N
     with pytest.raises(MessageGoneError):
         world.mailbox.reply(reply)
     assert world.responses() == []
+
+
+def test_an_ews_sync_state_left_from_before_the_move_is_an_expired_cursor(
+    world: GraphWorld,
+) -> None:
+    """The cursor stored while the service ran on EWS is not a delta link: CursorExpiredError
+    (the service then reads the inbox again), not a request Graph would refuse otherwise."""
+    before = world.mailbox.http.calls
+    with pytest.raises(CursorExpiredError):
+        world.mailbox.fetch_changes("H4sIAAAAAAAEAO29B2AcSZYlJi9tynt/SvVK1+B0EAQBkEATASAz")
+    with pytest.raises(CursorExpiredError):
+        world.mailbox.fetch_changes(
+            "https://graph.example/v1.0/users/x/messages/delta?$deltatoken=1"
+        )
+    assert world.mailbox.http.calls == before

@@ -355,3 +355,33 @@ def test_an_expired_delta_token_loses_no_meeting_and_answers_none_twice(
     assert live.responses(ALICE, "Before expiry") == ["Accepted"]
     assert live.responses(BOB, "During expiry") == ["Accepted"]
     assert live.responses(ALICE, "Also during expiry") == ["Accepted"]
+
+
+def test_moving_an_installation_from_ews_to_graph_redoes_nothing(
+    server: RunningServer, api: str, tmp_path: Path
+) -> None:
+    """The same database, first with api = "ews", then with api = "graph" (the resource already
+    on AutoUpdate): the EWS cursor is refused, the inbox read again; the meeting answered over
+    EWS keeps its booking (same meeting key) and is not answered again; a new one is answered."""
+    if api == "ews":
+        pytest.skip("a move to Graph starts from an EWS installation: one run is enough")
+    before = LiveService(server, tmp_path, "ews")
+    before.start()
+    try:
+        item = before.send(ALICE, "Booked on EWS", before.body_with_token(ALICE))
+        before.wait_for_replies(1)
+    finally:
+        before.stop()
+    after = LiveService(server, tmp_path, "graph")
+    after.start()
+    try:
+        after.send(BOB, "Booked on Graph", after.body_with_token(BOB))
+        after.wait_for_replies(1)
+        after.wait_for("a pass after the answer", lambda: after.passes > 1)
+        booking = after.store.booking_for_meeting(MeetingRef(ALICE, item.uid).meeting_key)
+        assert booking is not None
+        assert booking.state is BookingState.ACTIVE
+        assert after.responses(ALICE, "Booked on EWS") == ["Accepted"]
+        assert after.responses(BOB, "Booked on Graph") == ["Accepted"]
+    finally:
+        after.stop()

@@ -141,6 +141,13 @@ class GraphMailbox:
     def fetch_changes(self, cursor: str | None, *, limit: int = 100) -> ChangePage:
         """New messages in the inbox since `cursor`: one delta page, meeting messages read."""
         size = max(1, min(limit, MAX_PAGE))
+        if cursor is not None and not cursor.startswith(self.http.base_url + "/"):
+            # An EWS sync state (the installation moved from EWS to Graph) or a delta link of
+            # another graph_url: Graph cannot resume from it; the service starts a new round.
+            raise CursorExpiredError(
+                "the stored cursor is not a delta link of this Graph endpoint",
+                fix="nothing: vmrsched reads the inbox again (decided meetings are not redone)",
+            )
         url = cursor or (
             f"{self._user}/mailFolders/inbox/messages/delta"
             "?changeType=created&$select=id,receivedDateTime"
