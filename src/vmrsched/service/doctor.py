@@ -21,6 +21,7 @@ from vmrsched.service.doctor_checks import (
     ExpiryFacts,
     Status,
     calendar_processing_check,
+    cleanup_note,
     credentials_check,
     endpoint_check,
     ews_checks,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from vmrsched.ports.mailbox import InstallationMarker
-    from vmrsched.ports.probe import CalendarFacts, SetupProbe
+    from vmrsched.ports.probe import CalendarFacts, SetupProbe, TokenFacts
 
 T = TypeVar("T")
 #: Refusals that keep the app out of every mailbox, not just one.
@@ -109,11 +110,7 @@ def diagnose(
         raise ValueError(msg)
     result = Diagnosis()
     add = result.checks.append
-    add(Check("config.api", Status.PASS, 'exchange.api = "ews"'))
-    add(endpoint_check(request.token_endpoint))
-    token, token_error = _attempt(probe.token)
-    add(credentials_check(token, token_error))
-    add(secret_expiry_check(ExpiryFacts(request.secret_expires, today)))
+    token = token_checks(result, request, probe, 'exchange.api = "ews"', today=today)
     if token is None:
         result.checks += [
             Check(i, Status.SKIP, "not checked: the app got no token") for i in CHECK_IDS[4:]
@@ -132,8 +129,26 @@ def diagnose(
     add(calendar_processing_check(calendar, calendar_error))
     kept_out = opened is not None and opened.reason in _KEPT_OUT
     outsider, organizer = request.probe_outsider, request.probe_organizer
-    add(_optional(probe, outsider, outsider_check, "--probe-outsider EMAIL", kept_out=kept_out))
-    add(_optional(probe, organizer, organizer_check, "--probe-organizer EMAIL", kept_out=kept_out))
+    add(
+        optional_check(
+            probe,
+            outsider,
+            outsider_check,
+            "--probe-outsider EMAIL",
+            kept_out=kept_out,
+            protocol="EWS",
+        )
+    )
+    add(
+        optional_check(
+            probe,
+            organizer,
+            organizer_check,
+            "--probe-organizer EMAIL",
+            kept_out=kept_out,
+            protocol="EWS",
+        )
+    )
     holding: installation.Holding | None = None
     marker_error = opened
     if opened is None:
@@ -155,29 +170,43 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, ProbeError | None]:
         return None, ProbeError(str(exc), reason=Refusal.OTHER, fix=exc.fix)
 
 
-def _optional(
+def token_checks(
+    result: Diagnosis, request: DoctorRequest, probe: SetupProbe, api_line: str, *, today: date
+) -> TokenFacts | None:
+    """Add the checks before the mailbox (EWS and Graph alike); the app's token, if it got one."""
+    add = result.checks.append
+    add(Check("config.api", Status.PASS, api_line))
+    add(endpoint_check(request.token_endpoint))
+    token, token_error = _attempt(probe.token)
+    add(credentials_check(token, token_error))
+    add(secret_expiry_check(ExpiryFacts(request.secret_expires, today)))
+    return token
+
+
+def optional_check(
     probe: SetupProbe,
     address: str | None,
     judge: Callable[[str, ProbeError | None], Check],
     option: str,
     *,
     kept_out: bool,
+    protocol: str,
 ) -> Check:
+    """``scope.outsider``/``scope.organizer``: skipped without ``option`` or when ``protocol``
+    (EWS or Graph) kept the app out; otherwise ``judge`` of opening ``address``."""
     if not address:
         return Check(judge("", None).id, Status.SKIP, f"not checked: give {option} to check it")
     if kept_out:
-        return Check(judge("", None).id, Status.SKIP, "not checked: EWS did not let the app in")
+        return Check(
+            judge("", None).id, Status.SKIP, f"not checked: {protocol} did not let the app in"
+        )
     _, error = _attempt(lambda: probe.open_mailbox(address))
     return judge(address, error)
 
 
-def _meeting_check(
-    request: DoctorRequest,
-    probe: SetupProbe,
-    opened: ProbeError | None,
-    holding: installation.Holding | None,
-    now: datetime,
-) -> Check:
+def meeting_sender(request: DoctorRequest, opened: ProbeError | None) -> str | Check:
+    """Who sends the probe meeting, or ``resource.probe_meeting`` skipped before any probe (EWS
+    and Graph alike)."""
     check_id = "resource.probe_meeting"
     if not request.probe_meeting:
         return Check(check_id, Status.SKIP, "not checked: give --probe-meeting to check it")
@@ -189,6 +218,20 @@ def _meeting_check(
         )
     if opened is not None:
         return Check(check_id, Status.SKIP, "not checked: the resource mailbox did not open")
+    return request.probe_organizer
+
+
+def _meeting_check(
+    request: DoctorRequest,
+    probe: SetupProbe,
+    opened: ProbeError | None,
+    holding: installation.Holding | None,
+    now: datetime,
+) -> Check:
+    check_id = "resource.probe_meeting"
+    organizer = meeting_sender(request, opened)
+    if isinstance(organizer, Check):
+        return organizer
     marker = holding.marker if holding is not None else None
     if marker is not None and now - marker.heartbeat < installation.LIVE_FOR:
         return Check(
@@ -197,7 +240,6 @@ def _meeting_check(
             "not checked: a running vmrsched serves this mailbox and would answer the probe",
             "stop the service while probing, then run doctor --probe-meeting again",
         )
-    organizer = request.probe_organizer
     _, error = _attempt(lambda: probe.open_mailbox(organizer))
     if error is not None:
         return Check(check_id, Status.SKIP, f"not checked: {organizer} does not open ({error})")
@@ -210,8 +252,7 @@ def _meeting_check(
         )
     except MailboxError as exc:
         return Check(check_id, Status.FAIL, f"the probe meeting could not be sent: {exc}", exc.fix)
-    leftovers = "" if outcome.cleaned_up else f"; left behind: {', '.join(outcome.leftovers)}"
-    cleanup_fix = "" if outcome.cleaned_up else "delete the probe items named above by hand"
+    leftovers, cleanup_fix = cleanup_note(outcome)
     if outcome.outcome is MeetingOutcome.UNPROCESSED:
         return Check(
             check_id,

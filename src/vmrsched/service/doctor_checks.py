@@ -17,7 +17,7 @@ from vmrsched.service.installation import LIVE_FOR, Holder, conflict_fix
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from vmrsched.ports.probe import CalendarFacts, ProbeError, TokenFacts
+    from vmrsched.ports.probe import CalendarFacts, MeetingProbe, ProbeError, TokenFacts
     from vmrsched.service.installation import Holding
 
 #: Warn this long before the client secret expires.
@@ -391,4 +391,14 @@ def marker_check(
         f"a stopped installation held {address} ({found}, silent for more than "
         f"{int(LIVE_FOR.total_seconds() // 60)} min); vmrsched run will take it over",
         "make sure that installation is gone for good, or give it its own resource mailbox",
+    )
+
+
+def cleanup_note(probe: MeetingProbe) -> tuple[str, str]:
+    """What a probe meeting left behind, for a check's message, and the fix ("" when clean)."""
+    if probe.cleaned_up:
+        return "", ""
+    return (
+        f"; left behind: {', '.join(probe.leftovers)}",
+        "delete the probe items named above by hand",
     )

@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Final
 
 from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.probe import Refusal
-from vmrsched.service.doctor import Diagnosis, _attempt
+from vmrsched.service.doctor import (
+    Diagnosis,
+    _attempt,
+    meeting_sender,
+    optional_check,
+    token_checks,
+)
 from vmrsched.service.doctor_checks import (
     Check,
-    ExpiryFacts,
     Status,
-    credentials_check,
-    endpoint_check,
     free_busy_check,
     organizer_check,
-    secret_expiry_check,
 )
 from vmrsched.service.doctor_graph_checks import (
     graph_meeting_check,
@@ -35,7 +37,6 @@ from vmrsched.service.doctor_graph_checks import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from datetime import date
 
     from vmrsched.ports.probe import CalendarFacts, MeetingProbe, ProbeError, SetupProbe
@@ -75,11 +76,8 @@ def diagnose_graph(
     """Run every Graph check once, in `GRAPH_CHECK_IDS` order (``graph_url`` for messages)."""
     result = Diagnosis()
     add = result.checks.append
-    add(Check("config.api", Status.PASS, 'exchange.api = "graph" (Microsoft Graph v1.0)'))
-    add(endpoint_check(request.token_endpoint))
-    token, token_error = _attempt(probe.token)
-    add(credentials_check(token, token_error))
-    add(secret_expiry_check(ExpiryFacts(request.secret_expires, today)))
+    api_line = 'exchange.api = "graph" (Microsoft Graph v1.0)'
+    token = token_checks(result, request, probe, api_line, today=today)
     if token is None:
         result.checks += [
             Check(i, Status.SKIP, "not checked: the app got no token")
@@ -98,19 +96,21 @@ def diagnose_graph(
         calendar, calendar_error = _attempt(lambda: probe.calendar(request.resource))
     add(free_busy_check(calendar, calendar_error))
     kept_out = opened is not None and opened.reason in _KEPT_OUT
-    outsider = _optional(
+    outsider = optional_check(
         probe,
         request.probe_outsider,
         graph_outsider_check,
         "--probe-outsider EMAIL",
         kept_out=kept_out,
+        protocol="Graph",
     )
-    organizer = _optional(
+    organizer = optional_check(
         probe,
         request.probe_organizer,
         organizer_check,
         "--probe-organizer EMAIL",
         kept_out=kept_out,
+        protocol="Graph",
     )
     meeting, meeting_check = _meeting(request, probe, opened, organizer)
     add(graph_processing_check(meeting))
@@ -119,37 +119,13 @@ def diagnose_graph(
     return result
 
 
-def _optional(
-    probe: SetupProbe,
-    address: str | None,
-    judge: Callable[[str, ProbeError | None], Check],
-    option: str,
-    *,
-    kept_out: bool,
-) -> Check:
-    if not address:
-        return Check(judge("", None).id, Status.SKIP, f"not checked: give {option} to check it")
-    if kept_out:
-        return Check(judge("", None).id, Status.SKIP, "not checked: Graph did not let the app in")
-    _, error = _attempt(lambda: probe.open_mailbox(address))
-    return judge(address, error)
-
-
 def _meeting(
     request: DoctorRequest, probe: SetupProbe, opened: ProbeError | None, organizer: Check
 ) -> tuple[MeetingProbe | None, Check]:
     check_id = "resource.probe_meeting"
-    if not request.probe_meeting:
-        return None, Check(check_id, Status.SKIP, "not checked: give --probe-meeting to check it")
-    sender = request.probe_organizer
-    if not sender:
-        return None, Check(
-            check_id,
-            Status.SKIP,
-            "not checked: --probe-meeting needs --probe-organizer EMAIL (who sends the probe)",
-        )
-    if opened is not None:
-        return None, Check(check_id, Status.SKIP, "not checked: the resource mailbox did not open")
+    sender = meeting_sender(request, opened)
+    if isinstance(sender, Check):
+        return None, sender
     if organizer.status is not Status.PASS:
         return None, Check(check_id, Status.SKIP, f"not checked: {sender} does not open")
     try:

@@ -9,7 +9,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Final
 
 from vmrsched.ports.probe import MeetingOutcome, Refusal
-from vmrsched.service.doctor_checks import Check, Status, outsider_check
+from vmrsched.service.doctor_checks import Check, Status, cleanup_note, outsider_check
 from vmrsched.service.setup.permissions import calendar_processing_arguments
 from vmrsched.service.setup.values import Api
 
@@ -131,8 +131,7 @@ def graph_meeting_check(resource: str, organizer: str, probe: MeetingProbe) -> C
     """``resource.probe_meeting`` under Graph: the request reached the resource and the Calendar
     Attendant put it on the calendar, tentative and unanswered (AutoUpdate)."""
     check_id = "resource.probe_meeting"
-    leftovers = "" if probe.cleaned_up else f"; left behind: {', '.join(probe.leftovers)}"
-    cleanup_fix = "" if probe.cleaned_up else "delete the probe items named above by hand"
+    leftovers, cleanup_fix = cleanup_note(probe)
     if probe.outcome is MeetingOutcome.TENTATIVE:
         return Check(
             check_id,
