@@ -9,8 +9,10 @@ import pytest
 from harness import SimServer, make_sim, start_sim_server
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from exchangesim.tenant import Tenant
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +37,18 @@ def live_sim(adapters_sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> SimSer
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(adapters_sim.ca_file))
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     return adapters_sim
+
+
+@pytest.fixture
+def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str | Tenant], SimServer]]:
+    """Start a simulator for a tenant (TOML text or parsed), each stopped after the test."""
+    started: list[SimServer] = []
+
+    def start(text: str | Tenant) -> SimServer:
+        server = start_sim_server(make_sim(text), cert_dir=adapters_cert_dir)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

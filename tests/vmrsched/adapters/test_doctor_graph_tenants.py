@@ -11,11 +11,24 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from harness import VMR, make_sim, start_sim_server
+from doctor_support import (
+    DEMO_TENANT,
+    FREE_BUSY_DETAILS,
+    ORGANIZER,
+    OUTSIDER,
+    RESOURCE_OUT_OF_GROUP,
+    TENANT_WIDE_CONSENT,
+    admin_config,
+    assert_expected_verdicts,
+    assert_no_probe_left,
+    replace_once,
+    run_probing_doctor,
+    write_config_file,
+)
+from harness import VMR
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
 from exchangesim.tenant import Tenant, parse_tenant
@@ -25,24 +38,18 @@ from vmrsched.config import settings_from_mapping
 from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from pathlib import Path
 
     from harness import SimServer
 
-DEMO_TENANT = resources.files("exchangesim.data").joinpath("demo-tenant.toml").read_text()
 NONE_PROCESSING = 'automate_processing = "None"'
-OUTSIDER = "dave@contoso.com"
-ORGANIZER = "alice@contoso.com"
 
 
 def tenant(*changes: tuple[str, str], processing: str = "AutoUpdate") -> str:
     """The demo tenant's TOML, the resource at ``processing``, each (old, new) replaced once."""
     text = DEMO_TENANT.replace(NONE_PROCESSING, f'automate_processing = "{processing}"')
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
+    return replace_once(text, *changes)
 
 
 def assignment(name: str, role: str) -> str:
@@ -139,28 +146,18 @@ CASES = {
         expected={"scope.organizer": ("fail", "may not open grace@contoso.com")},
     ),
     "resource not in the scope's group": Case(
-        tenant=tenant(('members = [\n  "vmr@contoso.com",\n', "members = [\n")),
+        tenant=tenant(RESOURCE_OUT_OF_GROUP),
         expected={"resource.mailbox": ("fail", "outside the app's management scope")},
     ),
     "tenant-wide consent": Case(
-        tenant=tenant(
-            (
-                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = false',
-                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = true',
-            )
-        ),
+        tenant=tenant(TENANT_WIDE_CONSENT),
         expected={
             "scope.outsider": ("warn", "LEAST PRIVILEGE BROKEN"),
             "token.permission": ("warn", "consented tenant-wide"),
         },
     ),
     "Default calendar permission not None": Case(
-        tenant=tenant(
-            (
-                'kind = "equipment"\ncalendar_default_permission = "None"',
-                'kind = "equipment"\ncalendar_default_permission = "LimitedDetails"',
-            )
-        ),
+        tenant=tenant(FREE_BUSY_DETAILS),
         expected={"resource.free_busy": ("warn", "FreeBusyTimeAndSubjectAndLocation")},
     ),
     "calendar processing None": Case(
@@ -190,22 +187,13 @@ CASES = {
 def graph_config(server: SimServer, folder: Path, **changes: str) -> dict[str, Any]:
     """The configuration an admin would write for the simulator's Graph (demo app, resource)."""
     soon = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
-    exchange = {
+    graph = {
         "api": "graph",
         "graph_url": f"{server.base_url}/v1.0",
-        "token_endpoint": f"{server.base_url}/{TENANT_ID}/oauth2/v2.0/token",
-        "client_id": "522d29f1-c520-4cd7-bd5d-565f738f599b",
-        "client_secret": VMRSCHED_SECRET,
-        "client_secret_expires": "2028-06-30",
-        "resource_mailbox": VMR,
-        "ca_bundle": str(server.ca_file),
         "token_scope": "https://graph.microsoft.com/.default",
     }
-    exchange.update({k: v.replace("{soon}", soon) for k, v in changes.items()})
-    return {
-        "exchange": exchange,
-        "service": {"installation_key_file": str(folder / "vmrsched.key")},
-    }
+    changed = {k: v.replace("{soon}", soon) for k, v in changes.items()}
+    return admin_config(server, folder, graph, changed)
 
 
 def run(
@@ -213,40 +201,9 @@ def run(
 ) -> tuple[int, dict[str, Any]]:
     """`vmrsched doctor --json --probe-outsider dave --probe-organizer ... --probe-meeting`."""
     endpoint = changes.pop("token_endpoint", None)
-    settings = settings_from_mapping(graph_config(server, folder, **changes), base=folder)
-    if endpoint is not None:
-        # check-config already refuses a v1 endpoint; the doctor's own check is shown on
-        # settings that bypass it.
-        exchange = dataclasses.replace(
-            settings.exchange, token_endpoint=endpoint.replace("{base}", server.base_url)
-        )
-        settings = dataclasses.replace(settings, exchange=exchange)
-    options = DoctorOptions(
-        as_json=True,
-        probe_outsider=OUTSIDER,
-        probe_organizer=organizer,
-        probe_meeting=True,
-        meeting_deadline=timedelta(seconds=10),
-        meeting_settle=timedelta(0),
-    )
-    out = io.StringIO()
-    status = run_doctor(settings, options, out)
-    return status, json.loads(out.getvalue())
-
-
-@pytest.fixture
-def serve(adapters_cert_dir: Path) -> Iterator[Callable[[str | Tenant], SimServer]]:
-    """Start a simulator for a tenant TOML text (stopped after the test)."""
-    started: list[SimServer] = []
-
-    def start(text: str | Tenant) -> SimServer:
-        server = start_sim_server(make_sim(text), cert_dir=adapters_cert_dir)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    config = graph_config(server, folder, **changes)
+    status, text = run_probing_doctor(server, folder, config, endpoint, organizer=organizer)
+    return status, json.loads(text)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -260,16 +217,7 @@ def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
     status, document = run(server, tmp_path, organizer=case.organizer, **case.config)
     checks = {c["id"]: c for c in document["checks"]}
     assert list(checks) == list(GRAPH_CHECK_IDS)
-    for check_id, (verdict, phrase) in case.expected.items():
-        assert checks[check_id]["status"] == verdict, checks[check_id]
-        assert phrase in checks[check_id]["summary"], checks[check_id]
-        assert checks[check_id]["fix"], checks[check_id]
-    others = {i: c["status"] for i, c in checks.items() if i not in case.expected}
-    assert set(others.values()) <= {"pass", "skip"}, {
-        i: checks[i] for i in others if others[i] not in ("pass", "skip")
-    }
-    skipped = [c["summary"] for i, c in checks.items() if c["status"] == "skip"]
-    assert all(s.startswith("not checked:") for s in skipped)
+    others = assert_expected_verdicts(checks, case.expected)
     if name == "tenant-wide consent":
         assert "Microsoft Graph application permissions" in checks["scope.outsider"]["fix"]
         assert "full_access_as_app" not in checks["scope.outsider"]["fix"]
@@ -296,11 +244,7 @@ def test_the_graph_probe_meeting_leaves_nothing_behind(
     checks = {c["id"]: c for c in document["checks"]}
     assert status == (0 if processing == "AutoUpdate" else 1), document
     assert "left behind" not in checks["resource.probe_meeting"]["summary"]
-    store = server.sim.store
-    for mailbox in (ORGANIZER, VMR):
-        for folder in ("calendar", "inbox", "sentitems", "deleteditems"):
-            subjects = [getattr(i, "subject", "") or "" for i in store.items(mailbox, folder)]
-            assert not [s for s in subjects if "vmrsched doctor probe" in s], (mailbox, folder)
+    assert_no_probe_left(server.sim.store)
 
 
 def test_without_probe_meeting_calendar_processing_is_skipped_with_the_reason(
@@ -325,13 +269,7 @@ def test_the_command_line_runs_the_graph_doctor_on_a_demo_like_tenant(
     """`vmrsched doctor --config FILE --json ...` with api = "graph" on the demo tenant set up
     for Graph: exit 0, every Graph check in order, the secret never printed."""
     server = serve(GRAPH_TENANT)
-    config = graph_config(server, tmp_path)
-    lines = []
-    for section, values in config.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    path = tmp_path / "vmrsched.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = write_config_file(graph_config(server, tmp_path), tmp_path / "vmrsched.toml")
     argv = ["doctor", "--config", str(path), "--json", "--probe-meeting"]
     argv += ["--probe-outsider", OUTSIDER, "--probe-organizer", ORGANIZER]
     assert main(argv) == 0

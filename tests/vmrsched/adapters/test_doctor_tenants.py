@@ -5,16 +5,27 @@ text and JSON output, exit status."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from importlib import resources
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from harness import VMR, make_sim, start_sim_server
+from doctor_support import (
+    DEMO_TENANT,
+    FREE_BUSY_DETAILS,
+    ORGANIZER,
+    OUTSIDER,
+    RESOURCE_OUT_OF_GROUP,
+    TENANT_WIDE_CONSENT,
+    admin_config,
+    assert_expected_verdicts,
+    assert_no_probe_left,
+    replace_once,
+    run_probing_doctor,
+    write_config_file,
+)
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
@@ -30,18 +41,10 @@ if TYPE_CHECKING:
 
     from harness import SimServer
 
-DEMO_TENANT = resources.files("exchangesim.data").joinpath("demo-tenant.toml").read_text()
-OUTSIDER = "dave@contoso.com"
-ORGANIZER = "alice@contoso.com"
-
 
 def tenant(*changes: tuple[str, str]) -> str:
     """The demo tenant's TOML with each (old, new) text replaced exactly once."""
-    text = DEMO_TENANT
-    for old, new in changes:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    return text
+    return replace_once(DEMO_TENANT, *changes)
 
 
 @dataclass
@@ -84,28 +87,18 @@ CASES = {
         expected={"token.permission": ("fail", "no Exchange permission")},
     ),
     "resource not in the scope's group": Case(
-        tenant=tenant(('members = [\n  "vmr@contoso.com",\n', "members = [\n")),
+        tenant=tenant(RESOURCE_OUT_OF_GROUP),
         expected={"resource.mailbox": ("fail", "outside the app's management scope")},
     ),
     "tenant-wide consent": Case(
-        tenant=tenant(
-            (
-                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = false',
-                'Mail.ReadWrite", "Mail.Send"]\nadmin_consent = true',
-            )
-        ),
+        tenant=tenant(TENANT_WIDE_CONSENT),
         expected={
             "scope.outsider": ("warn", "LEAST PRIVILEGE BROKEN"),
             "token.permission": ("warn", "consented tenant-wide"),
         },
     ),
     "Default calendar permission not None": Case(
-        tenant=tenant(
-            (
-                'kind = "equipment"\ncalendar_default_permission = "None"',
-                'kind = "equipment"\ncalendar_default_permission = "LimitedDetails"',
-            )
-        ),
+        tenant=tenant(FREE_BUSY_DETAILS),
         expected={"resource.free_busy": ("warn", "FreeBusyTimeAndSubjectAndLocation")},
     ),
     "automatic processing on": Case(
@@ -128,22 +121,13 @@ CASES = {
 
 def doctor_config(server: SimServer, folder: Path, **changes: str) -> dict[str, Any]:
     """The configuration an admin would write for the simulator (demo app, resource)."""
-    exchange = {
+    ews = {
         "api": "ews",
         "ews_url": server.ews_url,
-        "token_endpoint": f"{server.base_url}/{TENANT_ID}/oauth2/v2.0/token",
-        "client_id": "522d29f1-c520-4cd7-bd5d-565f738f599b",
-        "client_secret": VMRSCHED_SECRET,
-        "client_secret_expires": "2028-06-30",
-        "resource_mailbox": VMR,
-        "ca_bundle": str(server.ca_file),
         "token_scope": "https://outlook.office365.com/.default",
     }
-    exchange.update({k: v.replace("{base}", server.base_url) for k, v in changes.items()})
-    return {
-        "exchange": exchange,
-        "service": {"installation_key_file": str(folder / "vmrsched.key")},
-    }
+    changed = {k: v.replace("{base}", server.base_url) for k, v in changes.items()}
+    return admin_config(server, folder, ews, changed)
 
 
 def run(
@@ -151,39 +135,8 @@ def run(
 ) -> tuple[int, str]:
     """`vmrsched doctor --probe-outsider dave --probe-organizer alice --probe-meeting`."""
     endpoint = changes.pop("token_endpoint", None)
-    settings = settings_from_mapping(doctor_config(server, folder, **changes), base=folder)
-    if endpoint is not None:
-        # The configuration loader (check-config) already refuses a v1 endpoint; the doctor's
-        # own check is shown on settings that bypass it.
-        exchange = dataclasses.replace(
-            settings.exchange, token_endpoint=endpoint.replace("{base}", server.base_url)
-        )
-        settings = dataclasses.replace(settings, exchange=exchange)
-    options = DoctorOptions(
-        as_json=as_json,
-        probe_outsider=OUTSIDER,
-        probe_organizer=ORGANIZER,
-        probe_meeting=True,
-        meeting_deadline=timedelta(seconds=10),
-        meeting_settle=timedelta(0),
-    )
-    out = io.StringIO()
-    return run_doctor(settings, options, out), out.getvalue()
-
-
-@pytest.fixture
-def serve(adapters_cert_dir: Path) -> Callable[[str], SimServer]:
-    """Start a simulator for a tenant TOML text (stopped after the test)."""
-    started: list[SimServer] = []
-
-    def start(text: str) -> SimServer:
-        server = start_sim_server(make_sim(text), cert_dir=adapters_cert_dir)
-        started.append(server)
-        return server
-
-    yield start  # type: ignore[misc]
-    for server in started:
-        server.stop()
+    config = doctor_config(server, folder, **changes)
+    return run_probing_doctor(server, folder, config, endpoint, as_json=as_json)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -197,16 +150,7 @@ def test_each_broken_tenant_fails_or_warns_its_own_check(
     status, text = run(server, tmp_path, **case.config)
     document = json.loads(text)
     checks = {c["id"]: c for c in document["checks"]}
-    for check_id, (verdict, phrase) in case.expected.items():
-        assert checks[check_id]["status"] == verdict, checks[check_id]
-        assert phrase in checks[check_id]["summary"], checks[check_id]
-        assert checks[check_id]["fix"], checks[check_id]
-    others = {i: c["status"] for i, c in checks.items() if i not in case.expected}
-    assert set(others.values()) <= {"pass", "skip"}, {
-        i: checks[i] for i in others if others[i] not in ("pass", "skip")
-    }
-    skipped = [c["summary"] for i, c in checks.items() if c["status"] == "skip"]
-    assert all(s.startswith("not checked:") for s in skipped)
+    others = assert_expected_verdicts(checks, case.expected)
     if name == "correct":
         assert set(others.values()) == {"pass"}, others
     failed = any(v == "fail" for v, _ in case.expected.values())
@@ -222,14 +166,7 @@ def test_the_probe_meeting_leaves_nothing_behind(
     server = serve(DEMO_TENANT)
     status, _ = run(server, tmp_path)
     assert status == 0
-    store = server.sim.store
-    for mailbox in (ORGANIZER, VMR):
-        for folder in ("calendar", "inbox", "sentitems", "deleteditems"):
-            subjects = [getattr(i, "subject", "") for i in store.items(mailbox, folder)]
-            assert not [s for s in subjects if "vmrsched doctor probe" in (s or "")], (
-                mailbox,
-                folder,
-            )
+    assert_no_probe_left(server.sim.store)
 
 
 def test_another_live_installation_fails_the_marker_check(
@@ -314,13 +251,7 @@ def test_the_command_line_runs_the_doctor_from_a_config_file(
     """`vmrsched doctor --config FILE --json --probe-outsider ... --probe-organizer ...` on the
     correct tenant: exit 0, JSON on stdout with every check, the secret never printed."""
     server = serve(DEMO_TENANT)
-    config = doctor_config(server, tmp_path)
-    lines = []
-    for section, values in config.items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    path = tmp_path / "vmrsched.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = write_config_file(doctor_config(server, tmp_path), tmp_path / "vmrsched.toml")
     argv = ["doctor", "--config", str(path), "--json"]
     argv += ["--probe-outsider", OUTSIDER, "--probe-organizer", ORGANIZER]
     assert main(argv) == 0

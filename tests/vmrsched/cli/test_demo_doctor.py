@@ -10,17 +10,22 @@ from vmrsched.service.doctor import CHECK_IDS
 from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
 
 
+def check_lines(text: str) -> dict[str, str]:
+    """The doctor's text output: each check's line, by check id, in order."""
+    return {
+        line.split()[1]: line
+        for line in text.splitlines()
+        if line[:4] in {"PASS", "WARN", "FAIL", "skip"}
+    }
+
+
 def test_the_doctor_passes_every_check_on_the_demo_tenant() -> None:
     """Exit 0, and each of the checks is printed as PASS (probes included)."""
     out = io.StringIO()
     status = run_demo_doctor(out=out)
     text = out.getvalue()
     assert status == 0, text
-    lines = {
-        line.split()[1]: line
-        for line in text.splitlines()
-        if line[:4] in {"PASS", "WARN", "FAIL", "skip"}
-    }
+    lines = check_lines(text)
     assert set(lines) == set(CHECK_IDS), text
     assert all(line.startswith("PASS") for line in lines.values()), text
     assert "14 passed, 0 warned, 0 failed, 0 skipped" in text
@@ -34,11 +39,7 @@ def test_the_graph_doctor_passes_on_the_demo_tenant_set_up_for_graph() -> None:
     status = run_demo_doctor(out=out, api="graph")
     text = out.getvalue()
     assert status == 0, text
-    lines = {
-        line.split()[1]: line
-        for line in text.splitlines()
-        if line[:4] in {"PASS", "WARN", "FAIL", "skip"}
-    }
+    lines = check_lines(text)
     assert list(lines) == list(GRAPH_CHECK_IDS), text
     assert lines.pop("installation.marker").startswith("skip"), text
     assert all(line.startswith("PASS") for line in lines.values()), text
