@@ -74,12 +74,15 @@ class StaticFiles:
         if self.root is None:
             return None
         parts = PurePosixPath(relative).parts
-        if not parts or any(part in ("..", ".") or part.startswith(".") for part in parts):
+        if not parts or any(part.startswith(".") or "\x00" in part for part in parts):
+            return None  # ".", "..", hidden files; a NUL no file name can hold
+        try:
+            path = self.root.joinpath(*parts).resolve()
+            if not path.is_relative_to(self.root) or not path.is_file():
+                return None
+            body = path.read_bytes()
+        except (OSError, ValueError):  # unreadable, or a name the file system refuses
             return None
-        path = self.root.joinpath(*parts).resolve()
-        if not path.is_relative_to(self.root) or not path.is_file():
-            return None
-        body = path.read_bytes()
         suffix = path.suffix.lower()
         content_type = _TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
         digest = hashlib.sha256(body).hexdigest()[:32]

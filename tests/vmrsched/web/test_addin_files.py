@@ -76,10 +76,19 @@ async def test_files_have_etags_and_answer_304(files_app: AddinApp) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/addin/../outside.txt", "/addin/%2e%2e/outside.txt", "/addin/.env", "/addin/nope.js"]
+    "path",
+    [
+        "/addin/../outside.txt",
+        "/addin/%2e%2e/outside.txt",
+        "/addin/..%2foutside.txt",
+        "/addin/.env",
+        "/addin/nope.js",
+        "/addin/taskpane.html%00",
+        "/addin/a%00b/taskpane.html",
+    ],
 )
 async def test_nothing_outside_the_folder_is_served(files_app: AddinApp, path: str) -> None:
-    """Traversal, hidden files and missing files are 404."""
+    """Traversal (encoded too), hidden files, missing files and NUL in a name are 404, not 500."""
     response = await files_app.client.get(path)
     assert response.status == 404
 
