@@ -43,6 +43,8 @@ from vmrsched.web.signin import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aiohttp import StreamReader
+
     from vmrsched.config import Settings
     from vmrsched.domain.templates import Rendered
     from vmrsched.ports.store import Store
@@ -311,7 +313,7 @@ async def _body_problem(request: web.Request) -> str:
     """Why the (optional) JSON body is unusable, or ''."""
     if not request.can_read_body:
         return ""
-    raw = await request.content.read(_MAX_BODY + 1)
+    raw = await _read_at_most(request.content, _MAX_BODY + 1)
     if len(raw) > _MAX_BODY:
         return "the request body is too large"
     if not raw.strip():
@@ -335,6 +337,17 @@ async def _body_problem(request: web.Request) -> str:
         if parsed is None or parsed.tzinfo is None:
             return f"{key} must be an ISO 8601 time with an offset"
     return ""
+
+
+async def _read_at_most(content: StreamReader, limit: int) -> bytes:
+    """Up to ``limit`` bytes of the body: ``read(n)`` answers what has arrived, maybe less."""
+    raw = bytearray()
+    while len(raw) < limit:
+        chunk = await content.read(limit - len(raw))
+        if not chunk:
+            break
+        raw += chunk
+    return bytes(raw)
 
 
 def _offer_document(service: AddinService, offer: Offer) -> dict[str, Any]:
