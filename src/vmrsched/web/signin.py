@@ -16,7 +16,9 @@ delegated scope (``api://.../access_as_user``). A token is accepted only when al
 
 The metadata and keys are fetched when the first token arrives (never at import or start), kept
 for a day, and fetched again when a token names a key we do not have (keys roll over), at most
-once a minute so that made-up key ids cannot make us hammer Entra.
+once a minute so that made-up key ids cannot make us hammer Entra. When a fetch fails, calls are
+refused (503) without asking again for ten seconds, so an Entra outage is not asked once per call
+(nor are calls queued behind one ten-second timeout each).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ log = structlog.get_logger(__name__)
 SKEW: Final = timedelta(minutes=5)
 KEYS_TTL: Final = timedelta(hours=24)
 REFRESH_GAP: Final = timedelta(minutes=1)
+#: After a failed fetch, how long calls are refused without asking Entra again.
+RETRY_GAP: Final = timedelta(seconds=10)
 FETCH_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ALG_NAME = re.compile(r"[A-Za-z0-9]{1,12}")
@@ -109,6 +113,7 @@ class TokenVerifier:
         self._clock = clock
         self._ssl = ssl_context
         self._keys = _KeySet()
+        self._failed: datetime | None = None
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
@@ -192,11 +197,22 @@ class TokenVerifier:
         if stale or (unknown and may_refresh):
             async with self._lock:
                 if self._keys is keys:  # nobody refreshed while we waited
-                    self._keys = await self._fetch(now)
+                    self._keys = await self._refresh(now)
         key = self._keys.keys.get(kid)
         if key is None:
             raise SignInError("the token is signed by a key the tenant does not publish")
         return key
+
+    async def _refresh(self, now: datetime) -> _KeySet:
+        if self._failed is not None and now - self._failed < RETRY_GAP:
+            raise KeysUnavailableError("the tenant's keys could not be read moments ago")
+        try:
+            fetched = await self._fetch(now)
+        except KeysUnavailableError:
+            self._failed = now
+            raise
+        self._failed = None
+        return fetched
 
     async def _fetch(self, now: datetime) -> _KeySet:
         if self._session is None:

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import pytest
-from aiohttp import StreamReader
-from aiohttp.test_utils import make_mocked_request
+from addin_support import ADDIN_APP, API_APP, make_settings, start_addin_app
+from aiohttp import StreamReader, web
+from aiohttp.test_utils import TestServer, make_mocked_request
 
+from vmrsched.web import signin
 from vmrsched.web.addin import API_PATH, _body_problem
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from addin_support import Clock, EntraHost
+
+    from vmrsched.adapters.db import SqlStore
 
 
 @pytest.mark.parametrize(
@@ -35,3 +46,47 @@ async def test_a_body_arriving_in_pieces_is_judged_whole(
     loop.call_soon(rest)
     request = make_mocked_request("POST", API_PATH, payload=content)
     assert await _body_problem(request) == expected
+
+
+@pytest.fixture
+async def entra_down() -> AsyncIterator[tuple[str, list[str]]]:
+    """An Entra ID that answers every request 503 (an outage); its URL and the paths asked."""
+    asked: list[str] = []
+
+    async def outage(request: web.Request) -> web.Response:
+        asked.append(request.path)
+        return web.Response(status=503, text="temporarily unavailable")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", outage)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/"), asked
+    await server.close()
+
+
+async def test_an_entra_outage_is_not_asked_again_for_every_call(
+    tmp_path: Path,
+    store: SqlStore,
+    clock: Clock,
+    entra_host: EntraHost,
+    entra_down: tuple[str, list[str]],
+) -> None:
+    """While Entra is down, calls get 503 at once; its keys are asked for again only later."""
+    url, asked = entra_down
+    app = await start_addin_app(make_settings(tmp_path, url), store, clock)
+    token = entra_host.issuer.mint_user_token(
+        "alice@contoso.com", ADDIN_APP, API_APP, ["access_as_user"]
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        answers = await asyncio.gather(
+            *(app.client.post(API_PATH, headers=headers) for _ in range(5))
+        )
+        assert [answer.status for answer in answers] == [503] * 5
+        assert len(asked) == 1
+        clock.advance(signin.RETRY_GAP)
+        assert (await app.client.post(API_PATH, headers=headers)).status == 503
+        assert len(asked) == 2
+    finally:
+        await app.client.close()
