@@ -5,6 +5,7 @@ is found in one pass. A message may quote a URL or a domain, never a secret or t
 """
 
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -24,6 +25,17 @@ ENV_PREFIX: Final = "VMRSCHED_"
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ENTRA_APP = "Entra admin center → App registrations → your app"
+#: Control characters, surrogates, private-use and unassigned code points (U+FFFE...): no label
+#: or URL needs one, and XML (the add-in's manifest) cannot hold most of them.
+_UNPRINTABLE: Final = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def _unprintable(text: str) -> str | None:
+    """The first character of ``text`` no label may hold, as ``U+XXXX``; None when none."""
+    for char in text:
+        if unicodedata.category(char) in _UNPRINTABLE:
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def env_hint(path: str) -> str:
@@ -32,6 +44,8 @@ def env_hint(path: str) -> str:
 
 
 def _url_problem(url: str) -> str | None:
+    if any(char.isspace() for char in url) or _unprintable(url):
+        return "contains a space or a control character"
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "is not an https:// URL"
@@ -257,3 +271,5 @@ def _check_text(v: dict[str, Any], key: str, limit: int, out: list[ConfigProblem
     text = v.get(key)
     if isinstance(text, str) and not 1 <= len(text.strip()) <= limit:
         out.append(ConfigProblem(f"addin.{key}", f"must be 1-{limit} characters"))
+    elif isinstance(text, str) and (char := _unprintable(text)):
+        out.append(ConfigProblem(f"addin.{key}", f"contains the control character {char}"))

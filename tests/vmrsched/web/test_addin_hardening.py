@@ -11,6 +11,7 @@ from addin_support import ADDIN_APP, API_APP, make_settings, start_addin_app
 from aiohttp import StreamReader, web
 from aiohttp.test_utils import TestServer, make_mocked_request
 
+from vmrsched.config import ConfigError
 from vmrsched.web import signin
 from vmrsched.web.addin import API_PATH, _body_problem
 
@@ -90,3 +91,23 @@ async def test_an_entra_outage_is_not_asked_again_for_every_call(
         assert len(asked) == 2
     finally:
         await app.client.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("display_name", "Video\x01rooms"),
+        ("description", "Adds a room\ufffe"),
+        ("button_label", "Add\x00VMR"),
+        ("support_url", "https://help.contoso.com/\x01vmr"),
+        ("icon_url", "https://cdn.contoso.com/vmr icons"),
+    ],
+)
+def test_a_control_character_in_a_label_or_url_is_a_config_problem(
+    tmp_path: Path, key: str, value: str
+) -> None:
+    """The manifest (XML) cannot hold it: the setting is refused at load, the service never
+    starts to crash on it when building the manifest."""
+    with pytest.raises(ConfigError) as raised:
+        make_settings(tmp_path, "http://127.0.0.1:9", **{key: value})
+    assert [problem.path for problem in raised.value.problems] == [f"addin.{key}"]
