@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from vmrsched.cli.edge import OK, UsageError
+from vmrsched.service.setup.quoting import UnsafeValueError, ps_string
 from vmrsched.web.manifest import ManifestError, build_manifest, manifest_id
 
 if TYPE_CHECKING:
@@ -25,11 +26,10 @@ GROUP_PLACEHOLDER = "<scheduling group address>"
 
 def ps_quote(value: str) -> str:
     """``value`` as a PowerShell single-quoted string (no expansion; ``'`` and its look-alikes
-    doubled, as PowerShell treats the typographic quotes as quotes too)."""
-    quoted = value
-    for mark in ("'", "\u2018", "\u2019", "\u201a", "\u201b"):
-        quoted = quoted.replace(mark, mark * 2)
-    return f"'{quoted}'"
+    doubled, as PowerShell treats the typographic quotes as quotes too); UnsafeValueError for a
+    control or invisible character (a bidirectional override would make the script read
+    differently from how it runs), as ``vmrsched setup-script`` refuses them."""
+    return ps_string(value)
 
 
 def addin_manifest(
@@ -46,7 +46,11 @@ def addin_manifest(
     except ManifestError as exc:
         raise UsageError(str(exc), fix=exc.fix) from exc
     if deploy_commands:
-        print(deployment_commands(settings, group or GROUP_PLACEHOLDER), file=out)
+        try:
+            commands = deployment_commands(settings, group or GROUP_PLACEHOLDER)
+        except UnsafeValueError as exc:
+            raise UsageError(f"--group: {exc}", fix="give the group's e-mail address") from exc
+        print(commands, file=out)
         return OK
     if output is not None:
         output.write_text(manifest, encoding="utf-8")

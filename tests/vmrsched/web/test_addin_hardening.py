@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import TYPE_CHECKING
 from unittest import mock
 
@@ -11,6 +12,8 @@ from addin_support import ADDIN_APP, API_APP, make_settings, start_addin_app
 from aiohttp import StreamReader, web
 from aiohttp.test_utils import TestServer, make_mocked_request
 
+from vmrsched.cli.addin import addin_manifest
+from vmrsched.cli.edge import UsageError
 from vmrsched.config import ConfigError
 from vmrsched.web import signin
 from vmrsched.web.addin import API_PATH, _body_problem
@@ -111,3 +114,14 @@ def test_a_control_character_in_a_label_or_url_is_a_config_problem(
     with pytest.raises(ConfigError) as raised:
         make_settings(tmp_path, "http://127.0.0.1:9", **{key: value})
     assert [problem.path for problem in raised.value.problems] == [f"addin.{key}"]
+
+
+@pytest.mark.parametrize("group", ["vmr\u202e@contoso.com", "vmr@contoso.com\nRemove-App x"])
+def test_deploy_commands_refuse_a_group_with_a_hidden_character(tmp_path: Path, group: str) -> None:
+    """A bidi override or line break in ``--group`` is refused, as ``setup-script`` refuses it,
+    instead of printing PowerShell that reads differently from how it runs."""
+    settings = make_settings(tmp_path, "https://login.microsoftonline.com")
+    out = io.StringIO()
+    with pytest.raises(UsageError, match="--group"):
+        addin_manifest(settings, out, deploy_commands=True, group=group)
+    assert out.getvalue() == ""
