@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.probe import Refusal
 from vmrsched.service.doctor import (
+    CHECK_IDS,
     Diagnosis,
     _attempt,
     meeting_sender,
@@ -43,20 +44,11 @@ if TYPE_CHECKING:
     from vmrsched.service.doctor import DoctorRequest
 
 #: Every check id under Graph, in the order they run.
-GRAPH_CHECK_IDS: Final = (
-    "config.api",
-    "token.endpoint",
-    "token.credentials",
-    "token.secret_expiry",
-    "graph.reachable",
-    "token.permission",
-    "resource.mailbox",
-    "resource.free_busy",
-    "resource.calendar_processing",
-    "scope.outsider",
-    "scope.organizer",
-    "resource.probe_meeting",
-    "installation.marker",
+#: EWS's, with ``graph.reachable`` for ``ews.reachable`` and ``ews.enabled``.
+GRAPH_CHECK_IDS: Final = tuple(
+    "graph.reachable" if check_id == "ews.reachable" else check_id
+    for check_id in CHECK_IDS
+    if check_id != "ews.enabled"
 )
 _KEPT_OUT: Final = frozenset({Refusal.UNREACHABLE, Refusal.NO_PERMISSION})
 #: ``installation.marker`` under Graph, whatever else happened.
