@@ -9,17 +9,44 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
 
+from vmrsched.adapters.auth.client import AppTokenClient
 from vmrsched.adapters.auth.errors import EntraRefusal, refusal_error, transport_error
+from vmrsched.adapters.auth.transport import https_session
 from vmrsched.ports.mailbox import MailboxUnavailableError
 from vmrsched.ports.probe import ProbeError, Refusal, TokenFacts
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from vmrsched.config.settings import ExchangeSettings
+
+
+class AppProbe:
+    """What the EWS and the Graph setup probes share: the settings, a session of their own for
+    the token request, the app's cached tokens for every other call, and injectable waiting."""
+
+    def __init__(
+        self,
+        exchange: ExchangeSettings,
+        *,
+        sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._exchange = exchange
+        self._sleep = sleep
+        self._clock = clock
+        self._session = https_session(exchange.ca_bundle)
+        self._tokens = AppTokenClient.from_settings(exchange)
+
+    def token(self) -> TokenFacts:
+        """Ask for a token; classify a refusal by its AADSTS code (`request_token`)."""
+        return request_token(self._session, self._exchange)
 
 
 def request_token(session: requests.Session, exchange: ExchangeSettings) -> TokenFacts:

@@ -36,9 +36,7 @@ from exchangelib.ewsdatetime import EWSDateTime
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE, CalendarItem
 from exchangelib.properties import Attendee, HTMLBody, Mailbox
 
-from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.auth.token_probe import request_token
-from vmrsched.adapters.auth.transport import https_session
+from vmrsched.adapters.auth.token_probe import AppProbe
 from vmrsched.adapters.ews import marker
 from vmrsched.adapters.ews.connection import Connection, RetryBudget
 from vmrsched.adapters.ews.errors import http_status
@@ -49,7 +47,6 @@ from vmrsched.ports.probe import (
     MeetingProbe,
     ProbeError,
     Refusal,
-    TokenFacts,
 )
 
 if TYPE_CHECKING:
@@ -66,8 +63,10 @@ PROBE_BUDGET: Final = RetryBudget(max_wait=timedelta(seconds=5), max_attempts=2)
 POLL: Final = 0.5
 
 
-class EwsProbe:
-    """The doctor's probes for ``[exchange]`` (EWS). Blocking; not thread-safe."""
+class EwsProbe(AppProbe):
+    """The doctor's probes for ``[exchange]`` (EWS). Blocking; not thread-safe.
+
+    The token (`AppProbe.token`): one request of its own, its refusal classified by AADSTS code."""
 
     def __init__(
         self,
@@ -76,20 +75,10 @@ class EwsProbe:
         sleep: Callable[[float], object] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._exchange = exchange
-        self._sleep = sleep
-        self._clock = clock
-        self._session = https_session(exchange.ca_bundle)
-        self._tokens = AppTokenClient.from_settings(exchange)
+        super().__init__(exchange, sleep=sleep, clock=clock)
         self._calls = Connection(
             exchange.ews_url, self._tokens, ca_bundle=exchange.ca_bundle, budget=PROBE_BUDGET
         )
-
-    # --- the token ------------------------------------------------------------------------------
-
-    def token(self) -> TokenFacts:
-        """Ask for a token; classify a refusal by its AADSTS code (`request_token`)."""
-        return request_token(self._session, self._exchange)
 
     # --- mailboxes -----------------------------------------------------------------------------
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -39,9 +38,7 @@ from urllib.parse import quote
 
 import requests
 
-from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.auth.token_probe import request_token
-from vmrsched.adapters.auth.transport import https_session
+from vmrsched.adapters.auth.token_probe import AppProbe
 from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.probe import (
     CalendarFacts,
@@ -49,13 +46,9 @@ from vmrsched.ports.probe import (
     MeetingProbe,
     ProbeError,
     Refusal,
-    TokenFacts,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from vmrsched.config.settings import ExchangeSettings
     from vmrsched.ports.mailbox import InstallationMarker
 
 PROBE_SUBJECT: Final = "vmrsched doctor probe"
@@ -94,28 +87,14 @@ class Answer:
         return f"HTTP {self.status} {self.code}: {self.message}".rstrip(": ")
 
 
-class GraphProbe:
-    """The doctor's probes for ``[exchange] api = "graph"``. Blocking; not thread-safe."""
+class GraphProbe(AppProbe):
+    """The doctor's probes for ``[exchange] api = "graph"``. Blocking; not thread-safe.
 
-    def __init__(
-        self,
-        exchange: ExchangeSettings,
-        *,
-        sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._exchange = exchange
-        self._root = exchange.graph_url.rstrip("/")
-        self._sleep = sleep
-        self._clock = clock
-        self._session = https_session(exchange.ca_bundle)
-        self._tokens = AppTokenClient.from_settings(exchange)
+    The token (`AppProbe.token`): a Graph token, as ``[exchange] token_scope`` asks."""
 
-    # --- the token ------------------------------------------------------------------------------
-
-    def token(self) -> TokenFacts:
-        """Ask for a Graph token; classify a refusal by its AADSTS code."""
-        return request_token(self._session, self._exchange)
+    @property
+    def _root(self) -> str:
+        return self._exchange.graph_url.rstrip("/")
 
     # --- mailboxes -----------------------------------------------------------------------------
 
