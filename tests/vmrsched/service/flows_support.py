@@ -8,6 +8,7 @@ HTML's block structure with an independent parser.
 from __future__ import annotations
 
 import secrets
+from contextlib import contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from exchangelib import Attendee, CalendarItem, EWSDateTime, HTMLBody, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingRequest, MeetingResponse
 
+from exchangesim.server import start_in_thread
 from vmrsched.cli.demo import RESOURCE
 from vmrsched.domain.bodies import html_to_text
 from vmrsched.domain.instructions import placeholder_block
@@ -22,7 +24,13 @@ from vmrsched.domain.meetings import MeetingRef
 from vmrsched.domain.tokens import TokenKind, placeholder_token, read_token
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pytest
     from test_end_to_end import LiveService
+
+    from exchangesim.server import RunningServer
+    from exchangesim.sim import Simulator
 
 #: The first line of the default instructions and of the default placeholder text.
 INSTRUCTIONS_HEADING = "Join the video meeting"
@@ -81,24 +89,53 @@ def send_meeting(
     hours_from_now: float = 26,
 ) -> Any:
     """Send a one-hour meeting inviting the resource and ``others``; return the organizer's item."""
-    account = live.account(organizer)
     start = EWSDateTime.now(live.zone).replace(second=0, microsecond=0) + timedelta(
         hours=hours_from_now
     )
+    return invite(live, organizer, subject, body, start, start + timedelta(hours=1), others)
+
+
+def invite(
+    live: LiveService,
+    organizer: str,
+    subject: str,
+    body: str,
+    start: Any,
+    end: Any,
+    others: tuple[str, ...] = (),
+    **fields: Any,
+) -> Any:
+    """As ``organizer``, send a meeting from ``start`` to ``end`` (exchangelib datetimes) inviting
+    the resource and ``others``, with any other item ``fields`` (a recurrence); return it."""
+    account = live.account(organizer)
     item = CalendarItem(
         account=account,
         folder=account.calendar,
         subject=subject,
         body=HTMLBody(body),
         start=start,
-        end=start + timedelta(hours=1),
+        end=end,
         required_attendees=[
             Attendee(mailbox=Mailbox(email_address=email)) for email in (RESOURCE, *others)
         ],
+        **fields,
     )
     item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     item.refresh()
     return item
+
+
+@contextmanager
+def served(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    """``simulator`` over HTTPS while the block runs, requests' CA variables pointing at its CA
+    (the organizers' exchangelib clients rely on them)."""
+    running = start_in_thread(simulator, "127.0.0.1", 0, tls=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def placeholder_body(live: LiveService, before: str, after: str) -> tuple[str, str]:

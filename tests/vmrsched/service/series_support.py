@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
+from exchangelib import EWSDateTime, EWSTimeZone
+from exchangelib.items import MeetingResponse
 from exchangelib.recurrence import Recurrence
+from flows_support import invite
 
-from vmrsched.cli.demo import RESOURCE
 from vmrsched.domain.meetings import MeetingRef
 
 if TYPE_CHECKING:
@@ -60,23 +60,11 @@ def send_series(
     zone: str = BERLIN,
 ) -> Any:
     """Send a recurring meeting with the resource (and ``others``) invited; return it."""
-    account = live.account(organizer)
     start = ews_local(first, zone)
-    item = CalendarItem(
-        account=account,
-        folder=account.calendar,
-        subject=subject,
-        body=HTMLBody(body),
-        start=start,
-        end=start + duration,
-        recurrence=Recurrence(pattern=pattern, boundary=boundary),
-        required_attendees=[
-            Attendee(mailbox=Mailbox(email_address=email)) for email in (RESOURCE, *others)
-        ],
+    recurrence = Recurrence(pattern=pattern, boundary=boundary)
+    return invite(
+        live, organizer, subject, body, start, start + duration, others, recurrence=recurrence
     )
-    item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-    item.refresh()
-    return item
 
 
 def ews_local(value: datetime, zone: str = BERLIN) -> Any:

@@ -18,8 +18,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
+from exchangelib import EWSTimeZone
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingResponse
+from flows_support import send_meeting
 from structlog.testing import capture_logs
 
 from exchangesim.knobs import Latency
@@ -139,22 +140,7 @@ class LiveService:
         return f"<p>Agenda</p>{offer.instructions.html}"
 
     def send(self, organizer: str, subject: str, body: str, *, hours_from_now: float = 26) -> Any:
-        account = self.account(organizer)
-        start = EWSDateTime.now(self.zone).replace(second=0, microsecond=0) + timedelta(
-            hours=hours_from_now
-        )
-        item = CalendarItem(
-            account=account,
-            folder=account.calendar,
-            subject=subject,
-            body=HTMLBody(body),
-            start=start,
-            end=start + timedelta(hours=1),
-            required_attendees=[Attendee(mailbox=Mailbox(email_address=RESOURCE))],
-        )
-        item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
-        item.refresh()
-        return item
+        return send_meeting(self, organizer, subject, body, hours_from_now=hours_from_now)
 
     def responses(self, organizer: str, subject: str) -> list[str]:
         """The responses the organizer got for ``subject``: 'Accepted' / 'Declined', oldest first."""

@@ -78,21 +78,26 @@ def _assert_instructions_once(html: str, alias: str, *, where: str) -> None:
     assert "VMRP:-" not in html, where
 
 
+def _booked_and_written(live: LiveService, item: Any) -> tuple[str, str]:
+    """Wait until the meeting is accepted and our update came back ignored; the booked alias and
+    what the organizer reads, once the instructions stand in it once, well nested."""
+    live.wait_for_replies(1)
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
+    alias = _booked_alias(live, item.uid)
+    item.refresh()
+    html = str(item.body)
+    _assert_instructions_once(html, alias, where="organizer")
+    assert structure_faults(html) == []
+    return alias, shown(html)
+
+
 def test_a_placeholder_is_replaced_by_the_instructions_for_everyone(live: LiveService) -> None:
     """The placeholder block gives way to the instructions in the organizer's meeting, the update
     reaches the attendee, and coming back to the resource it is recognised: one reply only."""
     body, _ = placeholder_body(live, "Agenda: the budget", "See you there, Alice")
     item = send_meeting(live, ALICE, "Budget review", body, others=(BOB,))
-    live.wait_for_replies(1)
-    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
-    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
-    alias = _booked_alias(live, item.uid)
-
-    item.refresh()
-    html = str(item.body)
-    _assert_instructions_once(html, alias, where="organizer")
-    assert structure_faults(html) == []
-    text = shown(html)
+    alias, text = _booked_and_written(live, item)
     assert text.index("Agenda: the budget") < text.index(INSTRUCTIONS_HEADING)
     assert text.index(INSTRUCTIONS_HEADING) < text.index("See you there, Alice")
 
@@ -118,16 +123,7 @@ def test_without_a_token_allocate_books_and_writes_the_instructions(
     instructions, added after the organizer's text, once for everyone."""
     live = live_factory(**ALLOCATE)
     item = send_meeting(live, ALICE, "No add-in", "<p>Quarterly planning.</p>", others=(BOB,))
-    live.wait_for_replies(1)
-    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
-    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
-    alias = _booked_alias(live, item.uid)
-
-    item.refresh()
-    html = str(item.body)
-    _assert_instructions_once(html, alias, where="organizer")
-    assert structure_faults(html) == []
-    text = shown(html)
+    alias, text = _booked_and_written(live, item)
     assert text.index("Quarterly planning.") < text.index(INSTRUCTIONS_HEADING)
     update = requests_for(live, BOB, "No add-in")[-1]
     _assert_instructions_once(str(update.body), alias, where="attendee")

@@ -30,6 +30,7 @@ from flows_support import (
     requests_for,
     responses_in,
     send_meeting,
+    served,
     shown,
     signed_tokens,
 )
@@ -43,7 +44,6 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
     live_factory,
 )
 
-from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from exchangesim.store.folders import CalendarPermission
 from vmrsched.cli.demo import RESOURCE, tenant_for
@@ -71,16 +71,13 @@ def server(api: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]
         dataclasses.replace(user, grant_send_on_behalf_to=(CAROL,)) if user.email == ALICE else user
         for user in tenant.users
     )
-    running = start_in_thread(
-        Simulator.from_tenant(dataclasses.replace(tenant, users=users)), "127.0.0.1", 0, tls=True
-    )
-    store = running.sim.store
-    granted = (CalendarPermission.of(CAROL, "Editor"), CalendarPermission.of(BOB, "Editor"))
-    store.set_calendar_permissions(ALICE, store.folder(ALICE, "calendar").permissions + granted)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    yield running
-    running.stop()
+    simulator = Simulator.from_tenant(dataclasses.replace(tenant, users=users))
+    with served(simulator, monkeypatch) as running:
+        store = running.sim.store
+        granted = (CalendarPermission.of(CAROL, "Editor"), CalendarPermission.of(BOB, "Editor"))
+        calendar = store.folder(ALICE, "calendar")
+        store.set_calendar_permissions(ALICE, calendar.permissions + granted)
+        yield running
 
 
 def _as_delegate(live: LiveService, delegate: str, principal: str) -> tuple[Any, Any]:

@@ -24,6 +24,7 @@ from flows_support import (
     outcomes,
     requests_for,
     send_meeting,
+    served,
     shown,
     signed_tokens,
     structure_faults,
@@ -38,7 +39,6 @@ from test_end_to_end import (  # noqa: F401  (fixtures used by name)
     live_factory,
 )
 
-from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from vmrsched.cli.demo import RESOURCE, tenant_for
 from vmrsched.domain.meetings import MeetingRef
@@ -72,11 +72,8 @@ def server(
             for resource in tenant.resources
         )
         tenant = dataclasses.replace(tenant, resources=resources)
-    running = start_in_thread(Simulator.from_tenant(tenant), "127.0.0.1", 0, tls=True)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    yield running
-    running.stop()
+    with served(Simulator.from_tenant(tenant), monkeypatch) as running:
+        yield running
 
 
 def _booked(live: LiveService, subject: str) -> tuple[Any, str, str]:

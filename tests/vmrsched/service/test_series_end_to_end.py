@@ -418,10 +418,7 @@ def test_a_series_edit_moves_every_window(live: LiveService) -> None:
     """The series moved from 09:00 to 10:30: every window moves, answered as an edited series."""
     item = _fridays(live, "Later")
     live.wait_for_replies(1)
-    item.refresh()
-    item.start = ews_local(local(FRIDAYS[0], time(10, 30)))
-    item.end = item.start + HOUR
-    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    _move_series_to_half_past_ten(item)
     live.wait_for_replies(2)
     assert booked_windows(live, ALICE, item) == expected_windows(FRIDAYS, time(10, 30), HOUR)
     assert live.outcome(ALICE, item) == "accept_edited_recurring_series"
@@ -485,6 +482,13 @@ def test_a_series_follows_its_organizers_zone_across_dst(
     live.wait_for_replies(1)
     assert booked_windows(live, ALICE, item) == expected_windows(days, time(8), HOUR, zone)
     assert live.responses(ALICE, "Abroad") == ["Accepted"]
+
+
+def _move_series_to_half_past_ten(item: Any) -> None:
+    item.refresh()
+    item.start = ews_local(local(FRIDAYS[0], time(10, 30)))
+    item.end = item.start + HOUR
+    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
 
 
 def _move_second_friday(item: Any) -> None:
@@ -691,10 +695,7 @@ def test_each_series_change_is_answered_with_its_own_template(live: LiveService)
     live.wait_for_replies(1)
     _move_second_friday(item)
     live.wait_for_replies(2)
-    item.refresh()
-    item.start = ews_local(local(FRIDAYS[0], time(10, 30)))
-    item.end = item.start + HOUR
-    item.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    _move_series_to_half_past_ten(item)
     live.wait_for_replies(3)
     new, occurrence, series = reply_texts(live, ALICE, "Templates")
     # The reply's text comes from each template's HTML variant (quotes become markup).
