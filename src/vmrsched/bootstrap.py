@@ -20,6 +20,7 @@ from vmrsched.adapters.ews.client import EwsMailbox
 from vmrsched.adapters.ews.probe import EwsProbe
 from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.adapters.graph.probe import GraphProbe
+from vmrsched.adapters.graph.push import push_urls
 from vmrsched.config import ExchangeApi, ensure_installation_key
 from vmrsched.service.clock import Clock, system_clock
 from vmrsched.service.health import Health
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from vmrsched.config import Settings
     from vmrsched.domain.tokens import TokenKey
     from vmrsched.ports.mailbox import Mailbox
+    from vmrsched.ports.notifications import ChangeNotifications
     from vmrsched.ports.store import Store
 
 
@@ -61,12 +63,21 @@ def make_rules(settings: Settings, key: TokenKey) -> Rules:
     )
 
 
-def open_mailbox(settings: Settings) -> Mailbox:
-    """The resource mailbox through the API ``[exchange] api`` names."""
+def open_mailbox(settings: Settings, *, allow_http_push: bool = False) -> Mailbox:
+    """The resource mailbox through the API ``[exchange] api`` names. Under Graph, with an
+    HTTPS ``[web] public_url`` (or any http URL when `allow_http_push`, which only tests use),
+    the mailbox subscribes to change notifications served by the web server."""
     api = settings.exchange.api
     if api is ExchangeApi.GRAPH:
-        return GraphMailbox.from_settings(settings.exchange)
+        urls = push_urls(settings.web.public_url, allow_http=allow_http_push)
+        return GraphMailbox.from_settings(settings.exchange, push_urls=urls)
     return EwsMailbox.from_settings(settings.exchange)
+
+
+def change_notifications(mailbox: Mailbox) -> ChangeNotifications | None:
+    """What receives pushed change notifications for ``mailbox`` (Graph with a public URL),
+    for the web server; None when nothing is pushed over HTTP (EWS streams instead)."""
+    return mailbox.push if isinstance(mailbox, GraphMailbox) else None
 
 
 def open_setup_probe(settings: Settings) -> EwsProbe | GraphProbe:

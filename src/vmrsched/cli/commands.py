@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from vmrsched.config import Settings
+    from vmrsched.ports.mailbox import Mailbox
 
 log = structlog.get_logger(__name__)
 
@@ -47,8 +48,9 @@ def load(config: Path) -> Settings:
     return load_settings(config)
 
 
-def web_options(components: bootstrap.Components) -> WebOptions:
-    """The web application's options from the built service."""
+def web_options(components: bootstrap.Components, mailbox: Mailbox | None = None) -> WebOptions:
+    """The web application's options from the built service (and the mailbox, whose change
+    notifications it may receive)."""
     settings = components.settings
     poll = timedelta(seconds=settings.service.poll_interval_seconds)
     return WebOptions(
@@ -59,6 +61,7 @@ def web_options(components: bootstrap.Components) -> WebOptions:
         video=settings.video,
         ready_max_age=max(3 * poll, timedelta(minutes=2)),
         addin=addin_service(settings, components.store, components.rules, components.clock),
+        notifications=None if mailbox is None else bootstrap.change_notifications(mailbox),
     )
 
 
@@ -109,7 +112,7 @@ def run(config: Path, *, take_over: bool = False) -> int:
                     first_delay=first_heartbeat,
                 )
             )
-            tasks.append(web_task(build_app(web_options(components)), settings.web.listen))
+            tasks.append(web_task(build_app(web_options(components, mailbox)), settings.web.listen))
             log.info(
                 "service_starting",
                 mailbox=mailbox.address,

@@ -12,11 +12,12 @@ from aiohttp import web
 
 from vmrsched.ports.store import StoreError
 from vmrsched.service.threads import in_thread
-from vmrsched.web import addin, policy
+from vmrsched.web import addin, notifications, policy
 
 if TYPE_CHECKING:
     from vmrsched.config import VideoSettings
     from vmrsched.domain.aliases import AliasFormat
+    from vmrsched.ports.notifications import ChangeNotifications
     from vmrsched.ports.store import Store
     from vmrsched.service.clock import Clock
     from vmrsched.service.health import Health
@@ -41,6 +42,8 @@ class WebOptions:
     policy_budget: timedelta = policy.BUDGET
     #: The Outlook add-in's files, manifest and reservation API (absent: not served).
     addin: addin.AddinService | None = None
+    #: The receiver of Graph's change notifications (absent: the endpoints are not served).
+    notifications: ChangeNotifications | None = None
 
 
 OPTIONS: Final = web.AppKey("options", WebOptions)
@@ -101,4 +104,6 @@ def build_app(options: WebOptions) -> web.Application:
     app.router.add_get("/ready", ready)
     if options.addin is not None:
         addin.add_routes(app, options.addin)
+    if options.notifications is not None:
+        notifications.add_routes(app, options.notifications)
     return app

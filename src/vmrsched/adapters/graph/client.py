@@ -22,8 +22,12 @@ the request's ``event`` link names. What each port call costs:
   around an occurrence), skipped when our marker for this update is in its body, else one
   ``PATCH`` of the body: Graph sends the update to the attendees, and it comes back to the
   resource mailbox carrying the marker (an HTML comment Exchange copies into the update).
-- `wait_for_changes`: polling with delta: every `peek_every` one GET of the last cursor (its
-  answer is not kept; `fetch_changes` reads the changes). Change notifications are not used.
+- `wait_for_changes`: with ``push_urls`` (``[web] public_url`` is HTTPS), a subscription to the
+  inbox's messages (`push`): a trusted notification ends the wait, a lifecycle notification
+  has the subscription renewed or made again first; the wait otherwise lasts its timeout (the
+  service's poll interval, the safety net). Without push, or while Graph refuses the
+  subscription, polling with delta: every `peek_every` one GET of the last cursor (its answer
+  is not kept; `fetch_changes` reads the changes).
 - `read_marker`/`write_marker`: not kept under Graph (see `read_marker`).
 """
 
@@ -37,8 +41,9 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import structlog
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.graph import mapping, organizer
+from vmrsched.adapters.graph import mapping, organizer, waiting
 from vmrsched.adapters.graph.errors import translate
+from vmrsched.adapters.graph.push import GraphPush, push_clock
 from vmrsched.adapters.graph.transport import GraphTransport, Part
 from vmrsched.ports.mailbox import (
     ChangePage,
@@ -88,6 +93,8 @@ class GraphMailbox:
         sleep: Callable[[float], object] = time.sleep,
         peek_every: timedelta = PEEK_EVERY,
         owns_tokens: bool = False,
+        push_urls: tuple[str, str] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._address = resource_mailbox.strip()
         self._user = f"/users/{_segment(self._address)}"
@@ -107,6 +114,17 @@ class GraphMailbox:
         self._marker_warned = False
         self._events: dict[str, str] = {}  # request id → its event's id, from `_read`
         self._events_lock = threading.Lock()
+        self.push = (
+            None
+            if push_urls is None
+            else GraphPush(
+                self.http,
+                user_path=self._user,
+                notification_url=push_urls[0],
+                lifecycle_url=push_urls[1],
+                clock=clock or push_clock,
+            )
+        )
 
     @classmethod
     def from_settings(
@@ -122,6 +140,8 @@ class GraphMailbox:
             if clock is not None
             else AppTokenClient.from_settings(exchange)
         )
+        if clock is not None:
+            options["clock"] = clock
         return cls(
             graph_url=exchange.graph_url,
             resource_mailbox=exchange.resource_mailbox,
@@ -323,8 +343,20 @@ class GraphMailbox:
     # --- waiting -------------------------------------------------------------------------------
 
     def wait_for_changes(self, timeout: timedelta) -> WatchEvents:
+        """Until a change notification (with `push`) or, without it, until a delta poll sees
+        something new; at most `timeout`."""
+        if self.push is None:
+            return self.poll(timeout)
+        return waiting.wait_pushed(self, self.push, timeout)
+
+    @property
+    def closing(self) -> threading.Event:
+        """Set when the mailbox closes (ends any wait)."""
+        return self._closed
+
+    def poll(self, timeout: timedelta) -> WatchEvents:
         """Poll the last delta cursor every `peek_every` until something new is there or
-        `timeout` passes (Graph change notifications are not used)."""
+        `timeout` passes."""
         deadline = time.monotonic() + max(timeout.total_seconds(), 0.0)
         healthy, detail = True, ("polling with delta",)
         while not self._closed.is_set():
@@ -406,8 +438,12 @@ class GraphMailbox:
             )
 
     def close(self) -> None:
-        """Stop waiting, close the HTTP session (and the token client if it is ours)."""
+        """Stop waiting, drop the subscription, close the HTTP session (and the token client
+        if it is ours)."""
         self._closed.set()
+        if self.push is not None:
+            self.push.wake()
+            self.push.close()
         self.http.close()
         if self._owns_tokens:
             self._tokens.close()
