@@ -78,7 +78,9 @@ class Watcher:
                 applied = await in_thread(self.apply, name="vmrsched-effects")
         except (MailboxError, StoreError) as exc:
             fix = getattr(exc, "fix", "")
-            self.health.pass_failed(self.clock(), f"{type(exc).__name__}: {exc}")
+            self.health.pass_failed(
+                self.clock(), f"{type(exc).__name__}: {exc}", kind=type(exc).__name__
+            )
             log.warning(
                 "pass_failed",
                 mailbox=self.mailbox.address,

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from unittest import mock
 
 import pytest
-from addin_support import ADDIN_APP, API_APP, make_settings, start_addin_app
+from addin_support import ADDIN_APP, API_APP, NOW, make_settings, start_addin_app
 from aiohttp import StreamReader, web
-from aiohttp.test_utils import TestServer, make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from vmrsched.cli.addin import addin_manifest
 from vmrsched.cli.edge import UsageError
-from vmrsched.config import ConfigError
+from vmrsched.config import ConfigError, VideoSettings
+from vmrsched.domain.aliases import AliasFormat
+from vmrsched.service.health import Health
 from vmrsched.web import signin
 from vmrsched.web.addin import API_PATH, _body_problem
+from vmrsched.web.app import WebOptions, build_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -125,3 +129,36 @@ def test_deploy_commands_refuse_a_group_with_a_hidden_character(tmp_path: Path, 
     with pytest.raises(UsageError, match="--group"):
         addin_manifest(settings, out, deploy_commands=True, group=group)
     assert out.getvalue() == ""
+
+
+async def test_ready_names_the_kind_of_failure_but_not_its_details(
+    store: SqlStore, clock: Clock
+) -> None:
+    """``/ready`` is public once the add-in is served: it says a pass failed and of what kind,
+    not the failure's text (hosts, mailbox addresses, Entra's answer), which the log keeps."""
+    health = Health(NOW)
+    options = WebOptions(
+        store=store,
+        clock=clock,
+        health=health,
+        alias_format=AliasFormat("81", 6, "vmr.contoso.com", "81"),
+        video=VideoSettings(),
+    )
+    detail = "https://exchange.corp.internal/EWS/Exchange.asmx refused vmr@contoso.com"
+    health.pass_failed(NOW, f"MailboxError: {detail}", kind="MailboxError")
+    async with TestClient(TestServer(build_app(options))) as client:
+        first = await client.get("/ready")
+        first_body = await first.json()
+        health.pass_succeeded(NOW)
+        clock.advance(timedelta(hours=1))
+        health.pass_failed(
+            clock(), "StoreError: database error: host db.corp.internal", kind="StoreError"
+        )
+        later = await (await client.get("/ready")).json()
+    assert first.status == 503
+    assert "MailboxError" in first_body["reason"]
+    assert "corp.internal" not in first_body["reason"]
+    assert "contoso.com" not in first_body["reason"]
+    assert "StoreError" in later["reason"]
+    assert "corp.internal" not in later["reason"]
+    assert health.snapshot().last_error.endswith("db.corp.internal")
