@@ -264,6 +264,11 @@ def check_addin(v: dict[str, Any], exchange: dict[str, Any], out: list[ConfigPro
             if origin != "'self'" and not re.fullmatch(r"https://[A-Za-z0-9*.:-]+", origin):
                 problem = f"{origin!r} is not an origin like https://outlook.office.com"
                 out.append(ConfigProblem(f"addin.{key}", problem))
+            elif key == "cors_origins" and ("*" in origin or origin == "'self'"):
+                # The API compares the Origin header with each entry exactly: a pattern would
+                # silently never match.
+                problem = f"{origin!r}: CORS origins are matched exactly, list each one"
+                out.append(ConfigProblem(f"addin.{key}", problem))
     _check_range(v, "rate_limit_per_minute", "addin", low=1, high=600, out=out)
 
 

@@ -162,3 +162,15 @@ async def test_ready_names_the_kind_of_failure_but_not_its_details(
     assert "StoreError" in later["reason"]
     assert "corp.internal" not in later["reason"]
     assert health.snapshot().last_error.endswith("db.corp.internal")
+
+
+@pytest.mark.parametrize("origin", ["https://*.contoso.com", "'self'"])
+def test_a_cors_origin_that_could_never_match_is_a_config_problem(
+    tmp_path: Path, origin: str
+) -> None:
+    """The API matches ``Origin`` exactly, so a wildcard (fine in ``frame_ancestors``) or
+    ``'self'`` in ``cors_origins`` is refused at load instead of silently allowing nobody."""
+    with pytest.raises(ConfigError) as raised:
+        make_settings(tmp_path, "http://127.0.0.1:9", cors_origins=[origin])
+    assert [problem.path for problem in raised.value.problems] == ["addin.cors_origins"]
+    make_settings(tmp_path, "http://127.0.0.1:9", frame_ancestors=["https://*.contoso.com"])
