@@ -18,7 +18,8 @@ The metadata and keys are fetched when the first token arrives (never at import 
 for a day, and fetched again when a token names a key we do not have (keys roll over), at most
 once a minute so that made-up key ids cannot make us hammer Entra. When a fetch fails, calls are
 refused (503) without asking again for ten seconds, so an Entra outage is not asked once per call
-(nor are calls queued behind one ten-second timeout each).
+(nor are calls queued behind one ten-second timeout each); a token signed by a key we already
+have is still accepted while the daily refresh fails. A key entry that does not parse is skipped.
 """
 
 from __future__ import annotations
@@ -197,7 +198,14 @@ class TokenVerifier:
         if stale or (unknown and may_refresh):
             async with self._lock:
                 if self._keys is keys:  # nobody refreshed while we waited
-                    self._keys = await self._refresh(now)
+                    try:
+                        self._keys = await self._refresh(now)
+                    except KeysUnavailableError:
+                        if unknown:
+                            raise
+                        # Entra is unreachable at the daily refresh, and the token's key is one
+                        # it published: keys roll over slowly, so it still proves the signature.
+                        log.warning("signin_keys_kept", fetched=str(keys.fetched), kid=kid)
         key = self._keys.keys.get(kid)
         if key is None:
             raise SignInError("the token is signed by a key the tenant does not publish")
@@ -223,10 +231,9 @@ class TokenVerifier:
             metadata = await self._get_json(url)
             issuer = metadata.get("issuer", "")
             jwks = await self._get_json(str(metadata["jwks_uri"]))
-            keys = {}
-            for jwk in jwks.get("keys", []):
-                if jwk.get("kty") == "RSA" and jwk.get("kid"):
-                    keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm="RS256").key
+            keys = _rsa_keys(jwks.get("keys", []))
+            if not keys:
+                raise ValueError("the key set holds no usable RSA key")
         except _FETCH_ERRORS as exc:
             log.warning("signin_keys_unavailable", url=url, error=f"{type(exc).__name__}: {exc}")
             raise KeysUnavailableError(f"cannot read the tenant's keys from {url}") from exc
@@ -242,3 +249,17 @@ class TokenVerifier:
         if not isinstance(document, dict):
             raise TypeError(f"{url} did not answer a JSON object")
         return document
+
+
+def _rsa_keys(entries: object) -> dict[str, Any]:
+    """The RSA signing keys of a JWKS ``keys`` list by ``kid``; an entry that does not parse is
+    skipped (and logged), so one odd key cannot lock every user out."""
+    keys: dict[str, Any] = {}
+    for jwk in entries if isinstance(entries, list) else ():
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid"):
+            continue
+        try:
+            keys[str(jwk["kid"])] = jwt.PyJWK.from_dict(jwk, algorithm="RS256").key
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+            log.warning("signin_key_skipped", kid=str(jwk["kid"]), error=type(exc).__name__)
+    return keys

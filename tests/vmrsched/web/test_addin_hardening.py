@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
+import json
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import pytest
-from addin_support import ADDIN_APP, API_APP, NOW, make_settings, start_addin_app
+from addin_support import ADDIN_APP, API_APP, NOW, TENANT_ID, make_settings, start_addin_app
 from aiohttp import StreamReader, web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
@@ -174,3 +177,85 @@ def test_a_cors_origin_that_could_never_match_is_a_config_problem(
         make_settings(tmp_path, "http://127.0.0.1:9", cors_origins=[origin])
     assert [problem.path for problem in raised.value.problems] == ["addin.cors_origins"]
     make_settings(tmp_path, "http://127.0.0.1:9", frame_ancestors=["https://*.contoso.com"])
+
+
+@dataclass
+class FakeEntra:
+    """Entra's OpenID metadata and keys for the demo tenant, with a switch for an outage."""
+
+    url: str
+    keys: list[dict[str, Any]]
+    down: bool = False
+    asked: int = 0
+
+
+@pytest.fixture
+async def fake_entra(entra_host: EntraHost) -> AsyncIterator[FakeEntra]:
+    """The tenant's real signing key (exchangesim's) behind metadata we control."""
+    issuer = f"https://login.microsoftonline.com/{TENANT_ID}/v2.0"
+    fake = FakeEntra(url="", keys=entra_host.issuer.jwks(issuer=issuer)["keys"])
+
+    async def metadata(request: web.Request) -> web.Response:
+        fake.asked += 1
+        if fake.down:
+            return web.Response(status=503)
+        return web.json_response({"issuer": issuer, "jwks_uri": f"{fake.url}/keys"})
+
+    async def keys(_: web.Request) -> web.Response:
+        return web.json_response({"keys": fake.keys})
+
+    app = web.Application()
+    app.router.add_get(f"/{TENANT_ID}/v2.0/.well-known/openid-configuration", metadata)
+    app.router.add_get("/keys", keys)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    fake.url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+async def test_a_malformed_key_in_the_set_does_not_lock_everyone_out(
+    tmp_path: Path, store: SqlStore, clock: Clock, entra_host: EntraHost, fake_entra: FakeEntra
+) -> None:
+    """An entry of the key set that does not parse is skipped; the good keys still work."""
+    fake_entra.keys = [{"kty": "RSA", "kid": "odd", "n": "%%%", "e": "AQAB"}, *fake_entra.keys]
+    app = await start_addin_app(make_settings(tmp_path, fake_entra.url), store, clock)
+    token = entra_host.issuer.mint_user_token(
+        "alice@contoso.com", ADDIN_APP, API_APP, ["access_as_user"]
+    )
+    try:
+        answer = await app.client.post(API_PATH, headers={"Authorization": f"Bearer {token}"})
+        assert answer.status == 201, await answer.text()
+    finally:
+        await app.client.close()
+
+
+async def test_known_keys_still_work_when_the_daily_refresh_fails(
+    tmp_path: Path, store: SqlStore, clock: Clock, entra_host: EntraHost, fake_entra: FakeEntra
+) -> None:
+    """A day later Entra is down: a token signed by a key we have is accepted (keys roll over
+    slowly); a token naming a key we never saw gets 503, not a guess."""
+    app = await start_addin_app(make_settings(tmp_path, fake_entra.url), store, clock)
+
+    def bearer() -> dict[str, str]:
+        token = entra_host.issuer.mint_user_token(
+            "alice@contoso.com", ADDIN_APP, API_APP, ["access_as_user"]
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    try:
+        assert (await app.client.post(API_PATH, headers=bearer())).status == 201
+        fake_entra.down = True
+        clock.advance(signin.KEYS_TTL)
+        answer = await app.client.post(API_PATH, headers=bearer())
+        assert answer.status == 201, await answer.text()
+        assert fake_entra.asked == 2
+        header, payload, signature = bearer()["Authorization"].removeprefix("Bearer ").split(".")
+        claims = json.loads(base64.urlsafe_b64decode(header + "=="))
+        other = base64.urlsafe_b64encode(json.dumps({**claims, "kid": "new"}).encode())
+        forged = f"{other.decode().rstrip('=')}.{payload}.{signature}"
+        clock.advance(signin.RETRY_GAP)
+        unknown = await app.client.post(API_PATH, headers={"Authorization": f"Bearer {forged}"})
+        assert unknown.status == 503
+    finally:
+        await app.client.close()
