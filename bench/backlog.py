@@ -16,7 +16,10 @@ EWS adapter, SQLite file in a temporary folder).
 
 ``--api graph`` runs the service on Microsoft Graph (the resource with the Calendar Attendant
 on, as Graph needs) and counts Graph requests (each request of a ``$batch``, and the ``$batch``)
-instead of EWS calls.
+instead of EWS calls. ``--graph-push`` (with ``--api graph``) also serves the notification
+endpoints on a loopback port and lets the service subscribe to change notifications (the
+simulator's ``graph_notification_http`` knob admits the plain-HTTP URL); without it the Graph
+adapter polls its delta every 2 s.
 
 The report (``backlog_report``) is a Markdown table, one column per run (``--runs``), with the
 machine and its load average, ready to paste into docs/benchmarks.md. Usage::
@@ -31,6 +34,7 @@ import asyncio
 import contextlib
 import os
 import resource
+import socket
 import sys
 import tempfile
 import threading
@@ -40,6 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aiohttp import web
 from exchangelib import Attendee, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 
@@ -64,6 +69,8 @@ from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import Supervisor
 from vmrsched.service.threads import in_thread
+from vmrsched.web import notifications
+from vmrsched.web.server import web_task
 
 # bench/ is a folder of scripts: its sibling module, also when this file is loaded by path.
 if str(Path(__file__).resolve().parent) not in sys.path:
@@ -235,6 +242,7 @@ async def measure(
     push_meetings: int,
     timeout_s: float,
     api: str = "ews",
+    graph_push: bool = False,
 ) -> Result:
     """Seed the backlog, start the service, time both phases."""
     result = Result(n=n, singles=singles, latency_ms=latency_ms, api=api)
@@ -243,6 +251,10 @@ async def measure(
     for section in ("web", "addin"):  # no web API (nor the add-in it serves) in the benchmark
         raw.pop(section, None)
     raw["service"]["poll_interval_seconds"] = 30
+    listen = f"127.0.0.1:{free_port()}"
+    if graph_push:
+        raw["web"] = {"listen": listen, "public_url": f"http://{listen}"}
+        server.sim.knobs.update(graph_notification_http=True)
     settings = settings_from_mapping(raw, base=folder)
     components = bootstrap.build(settings)
 
@@ -259,10 +271,14 @@ async def measure(
     result.load_before = os.getloadavg()
     cpu_began = _cpu_seconds()
     began = time.monotonic()
-    mailbox = bootstrap.open_mailbox(settings)
-    supervisor = Supervisor(
-        service_tasks(components.service_parts(mailbox)), grace=timedelta(seconds=5)
-    )
+    mailbox = bootstrap.open_mailbox(settings, allow_http_push=graph_push)
+    tasks = service_tasks(components.service_parts(mailbox))
+    receiver = bootstrap.change_notifications(mailbox)
+    if graph_push and receiver is not None:
+        app = web.Application()  # only the notification endpoints
+        notifications.add_routes(app, receiver)
+        tasks.append(web_task(app, listen))
+    supervisor = Supervisor(tasks, grace=timedelta(seconds=5))
     stop = asyncio.Event()
     service = asyncio.create_task(supervisor.run(stop))
     try:
@@ -297,6 +313,13 @@ async def measure(
     return result
 
 
+def free_port() -> int:
+    """A loopback port free right now (for the notification endpoints)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run(
     *,
     n: int,
@@ -306,6 +329,7 @@ def run(
     timeout_s: float = 1800,
     log_level: str = "warning",
     api: str = "ews",
+    graph_push: bool = False,
 ) -> Result:
     """One benchmark run with its own simulator and temporary folder."""
     server = start_in_thread(Simulator.from_tenant(tenant_for(api)), "127.0.0.1", 0, tls=True)
@@ -329,6 +353,7 @@ def run(
                         push_meetings=push_meetings,
                         timeout_s=timeout_s,
                         api=api,
+                        graph_push=graph_push,
                     )
                 )
     finally:
@@ -354,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--api", choices=("ews", "graph"), default="ews", help="[exchange] api")
     parser.add_argument(
+        "--graph-push",
+        action="store_true",
+        help="with --api graph: Graph change notifications to a loopback web server",
+    )
+    parser.add_argument(
         "--runs", type=int, default=1, help="runs in a row, one table column each (default: 1)"
     )
     args = parser.parse_args(argv)
@@ -368,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout_s=args.timeout,
             log_level=args.log_level,
             api=args.api,
+            graph_push=args.graph_push,
         )
         for _ in range(max(1, args.runs))
     ]

@@ -48,3 +48,21 @@ def test_every_backlog_meeting_is_answered_exactly_once_with_one_call_each() -> 
     assert calls.endswith("| ≤ 2: met |")
     [exact] = [line for line in lines if line.startswith("| answered / duplicates |")]
     assert "10 / 0" in exact
+
+
+@pytest.mark.timeout(180)
+def test_the_graph_backlog_with_change_notifications_subscribes_once_and_answers_each_once() -> (
+    None
+):
+    """``--api graph --graph-push``: the service subscribes once (through the validation
+    handshake to the loopback endpoints), answers every meeting once, and the timed meetings
+    are woken by notifications (no 2-second delta polling: few delta requests)."""
+    backlog = load_benchmark()
+    result = backlog.run(
+        n=4, singles=4, latency_ms=0, push_meetings=3, timeout_s=60, api="graph", graph_push=True
+    )
+    assert (result.answered, result.duplicates) == (4, 0)
+    made = "subscriptions.create"  # before or after the backlog is cleared, once
+    assert result.ews_calls.get(made, 0) + result.push_calls.get(made, 0) == 1
+    assert len(result.push_seconds) == 3
+    assert max(result.push_seconds) < 15  # the poll interval is 30 s
