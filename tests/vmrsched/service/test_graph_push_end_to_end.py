@@ -205,3 +205,24 @@ def test_a_removed_subscription_is_made_again_and_no_meeting_is_lost_or_answered
     assert pushed.responses(ALICE, "During the gap") == ["Accepted"]
     assert pushed.responses(BOB, "After recovery") == ["Accepted"]
     assert pushed.push.created == 2
+
+
+def test_a_notification_url_graph_cannot_reach_falls_back_to_delta_polling(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The public URL does not reach the service (nothing serves it): Graph's validation
+    fails, the subscription is refused, the push channel is reported unhealthy and meetings
+    are still answered within seconds by polling the delta every 2 s."""
+    service = PushedService(server, tmp_path)
+    try:
+        with capture_logs() as logged:
+            LiveService.start(service)  # the service alone: no web server for Graph to reach
+            service.send(ALICE, "Unreachable URL", service.body_with_token(ALICE))
+            service.wait_for_replies(1)
+        assert "graph_subscription_failed" in [entry["event"] for entry in logged]
+        assert service.push.subscription_id is None
+        assert service.live_subscriptions() == []
+        assert service.components.health.snapshot().push_healthy is False
+        assert service.responses(ALICE, "Unreachable URL") == ["Accepted"]
+    finally:
+        service.stop()
