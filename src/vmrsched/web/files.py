@@ -19,6 +19,8 @@ from typing import Final
 
 PAGE_CACHE: Final = "no-cache"
 ASSET_CACHE: Final = "public, max-age=3600"
+#: Files kept in memory at most (the add-in has a few dozen).
+MAX_CACHED: Final = 1000
 _TYPES: Final = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -59,14 +61,16 @@ class StaticFiles:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root.resolve() if root is not None else None
-        self._cache: dict[str, StaticFile | None] = {}
+        self._cache: dict[str, StaticFile] = {}
 
     def get(self, relative: str) -> StaticFile | None:
         """The file at ``relative`` (a URL path below ``/addin/``), or None; never escapes root."""
         if relative in self._cache:
             return self._cache[relative]
         found = self._read(relative)
-        if len(self._cache) < 1000:
+        # Only files are kept: names that are not (anyone may ask for any) would fill the cache
+        # and leave the real files to be read from disk on every request.
+        if found is not None and len(self._cache) < MAX_CACHED:
             self._cache[relative] = found
         return found
 

@@ -24,6 +24,7 @@ from vmrsched.service.health import Health
 from vmrsched.web import signin
 from vmrsched.web.addin import API_PATH, _body_problem
 from vmrsched.web.app import WebOptions, build_app
+from vmrsched.web.files import MAX_CACHED, StaticFiles
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -259,3 +260,19 @@ async def test_known_keys_still_work_when_the_daily_refresh_fails(
         assert unknown.status == 503
     finally:
         await app.client.close()
+
+
+def test_asking_for_missing_files_does_not_push_real_files_out_of_the_cache(
+    tmp_path: Path,
+) -> None:
+    """Anyone may ask for any name: misses are not cached, so after many of them a real file
+    is still read once and kept (as the module promises), not read from disk on each request."""
+    (tmp_path / "taskpane.html").write_text("<!doctype html><title>v1</title>")
+    files = StaticFiles(tmp_path)
+    for number in range(MAX_CACHED + 10):
+        assert files.get(f"missing-{number}.js") is None
+    first = files.get("taskpane.html")
+    (tmp_path / "taskpane.html").write_text("<!doctype html><title>v2</title>")
+    again = files.get("taskpane.html")
+    assert first is not None
+    assert again is first
