@@ -71,6 +71,7 @@ def add_routes(app: web.Application, *, ca_file: Path | None = None) -> None:
         calendar_permissions,
         delta,
         events,
+        mail_folders,
         messages,
         purge,
     )

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from exchangesim.ews.fields import extended_text
 from exchangesim.graph.errors import bad_request
+from exchangesim.store import folder_properties
 from exchangesim.store.items import PropertyKey
 
 if TYPE_CHECKING:
+    from exchangesim.store.folders import Folder
     from exchangesim.store.items import Item
 
 _ID: Final = re.compile(
@@ -78,3 +80,34 @@ def render(item: Item, ids: tuple[str, ...]) -> list[dict[str, Any]]:
             continue  # multi-value properties are multiValueExtendedProperties
         out.append({"id": identifier, "value": value})
     return out
+
+
+def render_folder(folder: Folder, ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """``[{"id", "value"}]`` for the named properties a client set on the folder."""
+    out: list[dict[str, Any]] = []
+    for identifier in ids:
+        value = folder_properties.value_of(folder, property_key(identifier))
+        if value is None or isinstance(value, tuple):
+            continue
+        out.append({"id": identifier, "value": value})
+    return out
+
+
+def parse_values(entries: object) -> dict[PropertyKey, str]:
+    """The properties of a ``singleValueExtendedProperties`` array in a PATCH body: each entry
+    an object with a string ``id`` (named as in `property_key`) and a string ``value``."""
+    if not isinstance(entries, list):
+        raise bad_request(
+            "singleValueExtendedProperties must be an array.", "ErrorInvalidExtendedProperty"
+        )
+    values: dict[PropertyKey, str] = {}
+    for entry in entries:
+        identifier = entry.get("id") if isinstance(entry, dict) else None
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if not isinstance(identifier, str) or not isinstance(value, str):
+            raise bad_request(
+                "An extended property needs a string id and a string value.",
+                "ErrorInvalidExtendedPropertyValue",
+            )
+        values[property_key(identifier)] = value
+    return values

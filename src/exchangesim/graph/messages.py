@@ -247,20 +247,3 @@ def send_mail(call: GraphCall) -> GraphResult:
     save = body.get("saveToSentItems", True) if body else True
     transport.send_message(call.sim.store, call.mailbox, message, save_copy=save is not False)
     return GraphResult(202)
-
-
-@route("GET", f"{FOLDER}", "Mail.Read")
-def get_mail_folder(call: GraphCall, folder: str) -> GraphResult:
-    """GET /users/{id}/mailFolders/{id or well-known name}: the folder's id and counts."""
-    found = call.sim.store.folder(call.mailbox, folder_ref(folder))
-    data = {
-        "id": rest_id(found.id),
-        "displayName": found.display_name,
-        "parentFolderId": rest_id(found.parent_id) if found.parent_id else None,
-        "childFolderCount": found.child_folder_count,
-        "unreadItemCount": found.unread_count,
-        "totalItemCount": found.total_count,
-        "sizeInBytes": 0,
-        "isHidden": False,
-    }
-    return entity(call, data, "mailFolders/$entity")

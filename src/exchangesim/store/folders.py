@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 from exchangesim.store.items import Message
 
 if TYPE_CHECKING:
-    from exchangesim.store.items import Item
+    from exchangesim.store.items import ExtendedValue, Item, PropertyKey
     from exchangesim.store.journal import JournalEntry
     from exchangesim.store.mailbox import MailboxState
 
@@ -129,6 +129,9 @@ class FolderState:
     permissions: tuple[CalendarPermission, ...] = ()
     items: dict[str, Item] = field(default_factory=dict)
     journal: list[JournalEntry] = field(default_factory=list)
+    #: MAPI properties a client set on the folder (EWS ``ExtendedProperty`` on a folder, Graph
+    #: ``singleValueExtendedProperties`` on a mailFolder): `exchangesim.store.folder_properties`.
+    extended_properties: dict[PropertyKey, ExtendedValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class Folder:
     unread_count: int
     child_folder_count: int
     permissions: tuple[CalendarPermission, ...]
+    extended_properties: tuple[tuple[PropertyKey, ExtendedValue], ...] = ()
 
     @classmethod
     def of(cls, mailbox: MailboxState, folder: FolderState) -> Folder:
@@ -165,6 +169,7 @@ class Folder:
             ),
             child_folder_count=sum(1 for f in mailbox.folders.values() if f.parent_id == folder.id),
             permissions=folder.permissions,
+            extended_properties=tuple(folder.extended_properties.items()),
         )
 
 

@@ -59,7 +59,12 @@ def run_doctor(settings: Settings, options: DoctorOptions, out: TextIO) -> int:
         now = datetime.now(UTC)
         if exchange.api is ExchangeApi.GRAPH:
             diagnosis = diagnose_graph(
-                request, probe, graph_url=exchange.graph_url, today=now.date()
+                request,
+                probe,
+                lambda: probe.read_marker(exchange.resource_mailbox),
+                graph_url=exchange.graph_url,
+                today=now.date(),
+                now=now,
             )
         else:
             diagnosis = diagnose(

@@ -149,15 +149,40 @@ def diagnose(
             protocol="EWS",
         )
     )
-    holding: installation.Holding | None = None
-    marker_error = opened
-    if opened is None:
-        marker, marker_error = _attempt(read_marker)
-        if marker_error is None:
-            holding = installation.judge(marker, request.installation_id or "", now)
+    holding, marker_error = read_holding(request, opened, read_marker, now)
     add(_meeting_check(request, probe, opened, holding, now))
     add(marker_check(holding, marker_error, request.installation_id, now, request.resource))
     return result
+
+
+def read_holding(
+    request: DoctorRequest,
+    opened: ProbeError | None,
+    read_marker: Callable[[], InstallationMarker | None],
+    now: datetime,
+) -> tuple[installation.Holding | None, ProbeError | None]:
+    """Who holds the resource mailbox by its installation marker (EWS and Graph alike); not
+    read when the mailbox did not open (that refusal is the error)."""
+    if opened is not None:
+        return None, opened
+    marker, error = _attempt(read_marker)
+    if error is not None:
+        return None, error
+    return installation.judge(marker, request.installation_id or "", now), None
+
+
+def serving_check(holding: installation.Holding | None, now: datetime) -> Check | None:
+    """``resource.probe_meeting`` skipped when a running vmrsched holds the mailbox (it would
+    answer the probe); None when no live installation does (EWS and Graph alike)."""
+    marker = holding.marker if holding is not None else None
+    if marker is not None and now - marker.heartbeat < installation.LIVE_FOR:
+        return Check(
+            "resource.probe_meeting",
+            Status.SKIP,
+            "not checked: a running vmrsched serves this mailbox and would answer the probe",
+            "stop the service while probing, then run doctor --probe-meeting again",
+        )
+    return None
 
 
 def _attempt(call: Callable[[], T]) -> tuple[T | None, ProbeError | None]:
@@ -232,14 +257,9 @@ def _meeting_check(
     organizer = meeting_sender(request, opened)
     if isinstance(organizer, Check):
         return organizer
-    marker = holding.marker if holding is not None else None
-    if marker is not None and now - marker.heartbeat < installation.LIVE_FOR:
-        return Check(
-            check_id,
-            Status.SKIP,
-            "not checked: a running vmrsched serves this mailbox and would answer the probe",
-            "stop the service while probing, then run doctor --probe-meeting again",
-        )
+    serving = serving_check(holding, now)
+    if serving is not None:
+        return serving
     _, error = _attempt(lambda: probe.open_mailbox(organizer))
     if error is not None:
         return Check(check_id, Status.SKIP, f"not checked: {organizer} does not open ({error})")

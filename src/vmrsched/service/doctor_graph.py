@@ -5,7 +5,8 @@ Differences from EWS (docs/reference/doctor.md, "Under Microsoft Graph"): ``grap
 replaces ``ews.reachable``/``ews.enabled`` (Graph has no per-app switch like EWSAllowedAppIDs);
 ``token.permission`` looks for the Graph roles; ``resource.calendar_processing`` needs
 ``AutoUpdate`` and is read from the probe meeting (Graph cannot read calendar processing);
-``installation.marker`` is skipped (the Graph adapter keeps no marker).
+``installation.marker`` reads the marker the Graph adapter keeps on the resource's Inbox (a
+named extended property, `vmrsched.adapters.graph.marker`) and judges it as under EWS.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from vmrsched.service.doctor import (
     _attempt,
     meeting_sender,
     optional_check,
+    read_holding,
+    serving_check,
     token_checks,
 )
 from vmrsched.service.doctor_checks import (
     Check,
     Status,
     free_busy_check,
+    marker_check,
     organizer_check,
 )
 from vmrsched.service.doctor_graph_checks import (
@@ -38,8 +42,10 @@ from vmrsched.service.doctor_graph_checks import (
 )
 
 if TYPE_CHECKING:
-    from datetime import date
+    from collections.abc import Callable
+    from datetime import date, datetime
 
+    from vmrsched.ports.mailbox import InstallationMarker
     from vmrsched.ports.probe import CalendarFacts, MeetingProbe, ProbeError, SetupProbe
     from vmrsched.service.doctor import DoctorRequest
 
@@ -51,19 +57,16 @@ GRAPH_CHECK_IDS: Final = tuple(
     if check_id != "ews.enabled"
 )
 _KEPT_OUT: Final = frozenset({Refusal.UNREACHABLE, Refusal.NO_PERMISSION})
-#: ``installation.marker`` under Graph, whatever else happened.
-NO_MARKER: Final = Check(
-    "installation.marker",
-    Status.SKIP,
-    "not checked: under Graph vmrsched keeps no installation marker (EWS keeps it in a user "
-    "configuration object, which Graph v1.0 cannot reach), so another installation on this "
-    "resource mailbox cannot be detected",
-    "make sure only one installation (test or production) serves this resource mailbox",
-)
 
 
 def diagnose_graph(
-    request: DoctorRequest, probe: SetupProbe, *, graph_url: str, today: date
+    request: DoctorRequest,
+    probe: SetupProbe,
+    read_marker: Callable[[], InstallationMarker | None],
+    *,
+    graph_url: str,
+    today: date,
+    now: datetime,
 ) -> Diagnosis:
     """Run every Graph check once, in `GRAPH_CHECK_IDS` order (``graph_url`` for messages)."""
     result = Diagnosis()
@@ -72,10 +75,8 @@ def diagnose_graph(
     token = token_checks(result, request, probe, api_line, today=today)
     if token is None:
         result.checks += [
-            Check(i, Status.SKIP, "not checked: the app got no token")
-            for i in GRAPH_CHECK_IDS[4:-1]
+            Check(i, Status.SKIP, "not checked: the app got no token") for i in GRAPH_CHECK_IDS[4:]
         ]
-        add(NO_MARKER)
         return result
 
     _, opened = _attempt(lambda: probe.open_mailbox(request.resource))
@@ -104,20 +105,29 @@ def diagnose_graph(
         kept_out=kept_out,
         protocol="Graph",
     )
-    meeting, meeting_check = _meeting(request, probe, opened, organizer)
+    holding, marker_error = read_holding(request, opened, read_marker, now)
+    meeting, meeting_check = _meeting(
+        request, probe, opened, organizer, serving_check(holding, now)
+    )
     add(graph_processing_check(meeting))
     result.checks += [outsider, organizer, meeting_check]
-    add(NO_MARKER)
+    add(marker_check(holding, marker_error, request.installation_id, now, request.resource))
     return result
 
 
 def _meeting(
-    request: DoctorRequest, probe: SetupProbe, opened: ProbeError | None, organizer: Check
+    request: DoctorRequest,
+    probe: SetupProbe,
+    opened: ProbeError | None,
+    organizer: Check,
+    serving: Check | None,
 ) -> tuple[MeetingProbe | None, Check]:
     check_id = "resource.probe_meeting"
     sender = meeting_sender(request, opened)
     if isinstance(sender, Check):
         return None, sender
+    if serving is not None:
+        return None, serving
     if organizer.status is not Status.PASS:
         return None, Check(check_id, Status.SKIP, f"not checked: {sender} does not open")
     try:

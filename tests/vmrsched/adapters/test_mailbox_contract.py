@@ -42,11 +42,7 @@ TOKEN = "VMRS:-ABCDEFGHIJKLMNOPQRSTUVWXYZ234567.ABCDEFGHIJKLMNOPQRSTUVWX#"
 
 
 #: Contract tests the Graph adapter does not pass yet, with the reason (strict xfails).
-GRAPH_XFAILS = {
-    "test_the_installation_marker_is_absent_then_kept_and_replaced": (
-        "the installation marker is not kept under api = graph yet (GraphMailbox.read_marker)"
-    ),
-}
+GRAPH_XFAILS: dict[str, str] = {}
 
 
 @pytest.fixture(params=["fake", "ews", "graph"])

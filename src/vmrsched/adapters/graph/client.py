@@ -28,7 +28,8 @@ the request's ``event`` link names. What each port call costs:
   service's poll interval, the safety net). Without push, or while Graph refuses the
   subscription, polling with delta: every `peek_every` one GET of the last cursor (its answer
   is not kept; `fetch_changes` reads the changes).
-- `read_marker`/`write_marker`: not kept under Graph (see `read_marker`).
+- `read_marker`/`write_marker`: one GET / one PATCH of the Inbox folder's extended property
+  ``vmrsched.installation`` (`marker`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import structlog
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.graph import mapping, organizer, waiting
+from vmrsched.adapters.graph import mapping, marker, organizer, waiting
 from vmrsched.adapters.graph.errors import translate
 from vmrsched.adapters.graph.push import GraphPush, push_clock
 from vmrsched.adapters.graph.transport import GraphTransport, Part
@@ -111,7 +112,6 @@ class GraphMailbox:
         self._peek_every = peek_every
         self._closed = threading.Event()
         self._cursor: str | None = None
-        self._marker_warned = False
         self._events: dict[str, str] = {}  # request id → its event's id, from `_read`
         self._events_lock = threading.Lock()
         self.push = (
@@ -419,23 +419,12 @@ class GraphMailbox:
     # --- the installation marker ---------------------------------------------------------------
 
     def read_marker(self) -> InstallationMarker | None:
-        """Not kept under Graph: always None. EWS keeps it in a user configuration object, which
-        Graph cannot reach; its equivalents (extended properties or open extensions on a
-        folder) are not implemented yet, so two installations on one resource mailbox are not
-        detected when ``api = "graph"`` (docs/howto/run-on-graph.md)."""
-        return None
+        """The marker on the resource's Inbox (`marker`: a named extended property)."""
+        return marker.read(self.http, self._user)
 
-    def write_marker(self, marker: InstallationMarker) -> None:
-        """Not kept under Graph (see `read_marker`); says so once in the log."""
-        if not self._marker_warned:
-            self._marker_warned = True
-            log.warning(
-                "installation_marker_unsupported",
-                mailbox=self._address,
-                installation=marker.installation_id,
-                detail="api = graph keeps no installation marker: make sure only one "
-                "installation serves this resource mailbox",
-            )
+    def write_marker(self, value: InstallationMarker) -> None:
+        """Create or replace the marker on the resource's Inbox (one PATCH)."""
+        marker.write(self.http, self._user, value)
 
     def close(self) -> None:
         """Stop waiting, drop the subscription, close the HTTP session (and the token client

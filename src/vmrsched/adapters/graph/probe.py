@@ -39,6 +39,7 @@ from urllib.parse import quote
 import requests
 
 from vmrsched.adapters.auth.token_probe import AppProbe
+from vmrsched.adapters.graph import marker
 from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.probe import (
     CalendarFacts,
@@ -173,10 +174,14 @@ class GraphProbe(AppProbe):
         return CalendarFacts(default_permission=default, automate_processing="")
 
     def read_marker(self, address: str) -> InstallationMarker | None:
-        """Graph keeps no installation marker (see the Graph adapter): always refused."""
-        raise ProbeError(
-            f"{address}: the Graph adapter keeps no installation marker", reason=Refusal.OTHER
-        )
+        """The installation marker on ``address``'s Inbox (`marker`), or None."""
+        path = marker.folder_path(_user(address)) + marker.EXPAND
+        answer = self._call("GET", path)
+        if answer.status != 200:
+            raise ProbeError(
+                f"reading the installation marker on {address}: {answer}", reason=Refusal.OTHER
+            )
+        return marker.parse(answer.body)
 
     # --- the probe meeting ---------------------------------------------------------------------
 
