@@ -189,7 +189,7 @@ def graph_processing_check(probe: MeetingProbe | None) -> Check:
         check_id,
         Status.FAIL,
         f"Exchange answered the probe request itself ({probe.detail}): AutomateProcessing is "
-        "AutoAccept, so the booking attendant decides before vmrsched can (if a vmrsched serves "
-        "this mailbox, stop it while probing: under Graph no installation marker tells)",
+        "AutoAccept, so the booking attendant decides before vmrsched can (or a vmrsched that "
+        "kept no installation marker answered: stop it while probing)",
         _SETTING,
     )

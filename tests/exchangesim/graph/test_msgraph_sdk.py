@@ -16,7 +16,7 @@ import msal
 import pytest
 from exchangelib_client import SECRETS
 from graph_harness import tomorrow_at
-from harness import ALICE, DAVE, VMRSCHED_APP
+from harness import ALICE, DAVE, VMR, VMRSCHED_APP
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
@@ -32,14 +32,21 @@ from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.event_message_request import EventMessageRequest
 from msgraph.generated.models.event_type import EventType
+from msgraph.generated.models.mail_folder import MailFolder
 from msgraph.generated.models.meeting_message_type import MeetingMessageType
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.response_type import ResponseType
+from msgraph.generated.models.single_value_legacy_extended_property import (
+    SingleValueLegacyExtendedProperty,
+)
 from msgraph.generated.users.item.calendar_view.delta.delta_request_builder import (
     DeltaRequestBuilder,
 )
 from msgraph.generated.users.item.events.item.accept.accept_post_request_body import (
     AcceptPostRequestBody,
+)
+from msgraph.generated.users.item.mail_folders.item.mail_folder_item_request_builder import (
+    MailFolderItemRequestBuilder,
 )
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import (
     MessagesRequestBuilder,
@@ -187,3 +194,25 @@ async def test_the_sdk_raises_graphs_403_for_a_mailbox_outside_the_scope(
     assert isinstance(caught.value, ODataError)
     assert caught.value.error is not None
     assert caught.value.error.code == "ErrorAccessDenied"
+
+
+async def test_the_sdk_sets_and_reads_an_extended_property_on_the_inbox(
+    sdk: GraphServiceClient,
+) -> None:
+    """A MailFolder PATCH with singleValueExtendedProperties stores the property; a GET with
+    $expand=singleValueExtendedProperties($filter=id eq ...) gives it back, typed."""
+    prop = "String {6e7c2b1a-5d3f-4c8e-9a0b-7f1e2d3c4b5a} Name vmrsched.installation"
+    inbox = sdk.users.by_user_id(VMR).mail_folders.by_mail_folder_id("inbox")
+    patch = MailFolder(
+        single_value_extended_properties=[SingleValueLegacyExtendedProperty(id=prop, value="v1")]
+    )
+    updated = await inbox.patch(patch)
+    assert updated is not None
+    assert updated.display_name == "Inbox"
+    query = MailFolderItemRequestBuilder.MailFolderItemRequestBuilderGetQueryParameters(
+        expand=[f"singleValueExtendedProperties($filter=id eq '{prop}')"]
+    )
+    found = await inbox.get(RequestConfiguration(query_parameters=query))
+    assert found is not None
+    assert found.single_value_extended_properties is not None
+    assert [(p.id, p.value) for p in found.single_value_extended_properties] == [(prop, "v1")]

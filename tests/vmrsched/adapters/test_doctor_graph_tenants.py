@@ -1,8 +1,9 @@
 """`vmrsched doctor` with ``[exchange] api = "graph"`` against exchangesim tenants broken one way
 each (the demo tenant with its resource at AutomateProcessing AutoUpdate, as Graph needs, and
 one change): each breakage fails or warns its own check for its own reason, and the correct
-tenant passes everything except the installation marker, which Graph cannot keep (skipped, with
-the reason). End to end: Graph probe adapter, checks, JSON output, exit status."""
+tenant passes everything; the installation marker (a named extended property on the resource's
+Inbox) is judged as under EWS. End to end: Graph probe adapter, checks, JSON output, exit
+status."""
 
 from __future__ import annotations
 
@@ -32,9 +33,12 @@ from harness import VMR
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
 from exchangesim.tenant import Tenant, parse_tenant
+from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
 from vmrsched.cli.main import main
 from vmrsched.config import settings_from_mapping
+from vmrsched.config.keys import ensure_installation_key
+from vmrsched.ports.mailbox import InstallationMarker
 from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
 
 if TYPE_CHECKING:
@@ -211,7 +215,8 @@ def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
     name: str, serve: Callable[[str | Tenant], SimServer], tmp_path: Path
 ) -> None:
     """Every check the breakage touches has the expected verdict and reason (and a fix); every
-    other check that ran passed; skips say why; the correct tenant passes all but the marker."""
+    other check that ran passed; skips say why; the correct tenant passes everything, the
+    marker included (no installation holds the mailbox yet)."""
     case = CASES[name]
     server = serve(case.tenant)
     status, document = run(server, tmp_path, organizer=case.organizer, **case.config)
@@ -221,11 +226,9 @@ def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
     if name == "tenant-wide consent":
         assert "Microsoft Graph application permissions" in checks["scope.outsider"]["fix"]
         assert "full_access_as_app" not in checks["scope.outsider"]["fix"]
-    marker = checks["installation.marker"]
-    assert marker["status"] == "skip"
-    assert "keeps no installation marker" in marker["summary"]
     if name in ("correct", "secret expiring soon", "Default calendar permission not None"):
-        assert {i for i, s in others.items() if s != "pass"} == {"installation.marker"}, checks
+        assert {i for i, s in others.items() if s != "pass"} == set(), checks
+        assert "vmrsched run will claim it" in checks["installation.marker"]["summary"]
     failed = any(v == "fail" for v, _ in case.expected.values())
     assert document["ok"] is not failed
     assert status == (1 if failed else 0)
@@ -278,3 +281,55 @@ def test_the_command_line_runs_the_graph_doctor_on_a_demo_like_tenant(
     assert document["ok"] is True
     assert [c["id"] for c in document["checks"]] == list(GRAPH_CHECK_IDS)
     assert VMRSCHED_SECRET not in printed
+
+
+def _write_marker(server: SimServer, folder: Path, marker: InstallationMarker) -> None:
+    """Write ``marker`` as a Graph installation of the demo app would (its own GraphMailbox)."""
+    settings = settings_from_mapping(graph_config(server, folder), base=folder)
+    mailbox = GraphMailbox.from_settings(settings.exchange)
+    try:
+        mailbox.write_marker(marker)
+    finally:
+        mailbox.close()
+
+
+def test_another_live_graph_installation_fails_the_marker_check(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """Another installation's marker with a fresh heartbeat on the resource's Inbox:
+    installation.marker fails, names it and says --take-over; the probe meeting is not sent
+    (the running service would answer it), so no probe reaches the resource."""
+    server = serve(GRAPH_TENANT)
+    now = datetime.now(UTC).replace(microsecond=0)
+    _write_marker(server, tmp_path, InstallationMarker("0ther1d0", now, "prod-vm"))
+    status, document = run(server, tmp_path)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert status == 1
+    assert checks["installation.marker"]["status"] == "fail"
+    assert "0ther1d0" in checks["installation.marker"]["summary"]
+    assert "--take-over" in checks["installation.marker"]["fix"]
+    meeting = checks["resource.probe_meeting"]
+    assert meeting["status"] == "skip"
+    assert "a running vmrsched serves this mailbox" in meeting["summary"]
+    subjects = [getattr(i, "subject", "") or "" for i in server.sim.store.items(VMR, "inbox")]
+    assert not [s for s in subjects if "vmrsched doctor probe" in s]
+
+
+def test_our_own_graph_marker_passes_and_a_stale_one_warns(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """The marker of this installation (same key file) passes; another installation's marker
+    silent for an hour warns that vmrsched run will take it over."""
+    server = serve(GRAPH_TENANT)
+    key = ensure_installation_key(tmp_path / "vmrsched.key")
+    _write_marker(server, tmp_path, InstallationMarker(key.key_id, datetime.now(UTC), "this-vm"))
+    _, document = run(server, tmp_path)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["installation.marker"]["status"] == "pass"
+    assert "held by this installation" in checks["installation.marker"]["summary"]
+    stale = datetime.now(UTC) - timedelta(hours=1)
+    _write_marker(server, tmp_path, InstallationMarker("0ther1d0", stale, "old-vm"))
+    _, document = run(server, tmp_path)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert checks["installation.marker"]["status"] == "warn"
+    assert "will take it over" in checks["installation.marker"]["summary"]

@@ -32,15 +32,13 @@ def test_the_doctor_passes_every_check_on_the_demo_tenant() -> None:
 
 
 def test_the_graph_doctor_passes_on_the_demo_tenant_set_up_for_graph() -> None:
-    """`vmrsched demo --api graph --doctor`: exit 0; every Graph check PASS (the probe meeting
-    and calendar processing AutoUpdate included) except the installation marker, skipped because
-    vmrsched on Graph keeps none."""
+    """`vmrsched demo --api graph --doctor`: exit 0; every Graph check PASS (the probe meeting,
+    calendar processing AutoUpdate and the installation marker included)."""
     out = io.StringIO()
     status = run_demo_doctor(out=out, api="graph")
     text = out.getvalue()
     assert status == 0, text
     lines = check_lines(text)
     assert list(lines) == list(GRAPH_CHECK_IDS), text
-    assert lines.pop("installation.marker").startswith("skip"), text
     assert all(line.startswith("PASS") for line in lines.values()), text
-    assert "12 passed, 0 warned, 0 failed, 1 skipped" in text
+    assert "13 passed, 0 warned, 0 failed, 0 skipped" in text

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
+from vmrsched.ports.mailbox import InstallationMarker
 from vmrsched.ports.probe import (
     CalendarFacts,
     MeetingOutcome,
@@ -25,7 +26,7 @@ from vmrsched.service.doctor_graph_checks import (
 )
 
 if TYPE_CHECKING:
-    from vmrsched.ports.mailbox import InstallationMarker
+    from vmrsched.service.doctor import Diagnosis
 
 GRAPH = "https://graph.microsoft.com"
 RESOURCE = "vmr@contoso.com"
@@ -127,20 +128,57 @@ def _request(**changes: object) -> DoctorRequest:
     return DoctorRequest(**values)  # type: ignore[arg-type]
 
 
-def test_a_healthy_graph_setup_passes_all_but_the_marker_in_order() -> None:
-    """Every Graph check in GRAPH_CHECK_IDS order passes; the marker is skipped with its reason."""
-    diagnosis = diagnose_graph(_request(), _Probe(), graph_url=GRAPH, today=date(2027, 3, 1))
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def _diagnose(
+    probe: _Probe, marker: InstallationMarker | None = None, **changes: object
+) -> Diagnosis:
+    return diagnose_graph(
+        _request(**changes), probe, lambda: marker, graph_url=GRAPH, today=NOW.date(), now=NOW
+    )
+
+
+def test_a_healthy_graph_setup_passes_every_check_in_order() -> None:
+    """Every Graph check in GRAPH_CHECK_IDS order passes, the installation marker included (no
+    installation holds the mailbox yet)."""
+    diagnosis = _diagnose(_Probe())
     assert [c.id for c in diagnosis.checks] == list(GRAPH_CHECK_IDS)
-    statuses = {c.id: c.status for c in diagnosis.checks}
-    assert statuses.pop("installation.marker") is Status.SKIP
-    assert set(statuses.values()) == {Status.PASS}
+    assert {c.status for c in diagnosis.checks} == {Status.PASS}
     assert not diagnosis.failed
+
+
+def test_another_live_installation_fails_the_marker_and_holds_back_the_probe() -> None:
+    """A marker of another installation with a fresh heartbeat: installation.marker fails
+    naming it, and no probe meeting is sent (the running service would answer it)."""
+    probe = _Probe()
+    other = InstallationMarker("0ther1d0", NOW - timedelta(minutes=1), "prod-vm")
+    diagnosis = _diagnose(probe, other, installation_id="0urs1d00")
+    marker = diagnosis.by_id("installation.marker")
+    assert (marker.status, "0ther1d0" in marker.summary) == (Status.FAIL, True)
+    meeting = diagnosis.by_id("resource.probe_meeting")
+    assert meeting.status is Status.SKIP
+    assert "running vmrsched" in meeting.summary
+    assert probe.meetings == 0
+    assert diagnosis.failed
+
+
+def test_a_marker_graph_refuses_to_read_is_reported_not_judged() -> None:
+    """Reading the marker refused (e.g. no Mail.Read): installation.marker does not pass."""
+
+    def refused() -> InstallationMarker | None:
+        raise ProbeError("403 ErrorAccessDenied", reason=Refusal.NO_PERMISSION, fix="grant it")
+
+    diagnosis = diagnose_graph(
+        _request(), _Probe(), refused, graph_url=GRAPH, today=NOW.date(), now=NOW
+    )
+    assert diagnosis.by_id("installation.marker").status is not Status.PASS
 
 
 def test_no_probe_meeting_when_the_resource_does_not_open() -> None:
     """Resource outside the scope: resource.mailbox fails, the probe meeting is not sent."""
     probe = _Probe(ProbeError("403", reason=Refusal.OUT_OF_SCOPE))
-    diagnosis = diagnose_graph(_request(), probe, graph_url=GRAPH, today=date(2027, 3, 1))
+    diagnosis = _diagnose(probe)
     assert diagnosis.by_id("resource.mailbox").status is Status.FAIL
     assert diagnosis.by_id("resource.probe_meeting").status is Status.SKIP
     assert probe.meetings == 0
