@@ -7,10 +7,6 @@ update to every attendee; the update comes back to the resource mailbox and chan
 Each test reads what the organizer and an attendee see with exchangelib.
 """
 
-# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
-# their names come back as test parameters: F811 is expected here.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,15 +29,7 @@ from flows_support import (
     structure_faults,
 )
 from series_support import settle
-from test_end_to_end import (  # noqa: F401  (fixtures used by name)
-    ALICE,
-    BOB,
-    LiveService,
-    api,
-    live,
-    live_factory,
-    server,
-)
+from test_end_to_end import ALICE, BOB, LiveService
 
 from vmrsched.cli.demo import RESOURCE
 from vmrsched.domain.instructions import placeholder_block

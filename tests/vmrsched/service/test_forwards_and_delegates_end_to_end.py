@@ -7,10 +7,6 @@ delegate). exchangelib plays every person; the delegate opens the organizer's ca
 explicit access, as Microsoft's "Access a calendar as a delegate by using EWS" describes.
 """
 
-# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
-# their names come back as test parameters: F811 is expected here.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import dataclasses
@@ -35,14 +31,7 @@ from flows_support import (
     signed_tokens,
 )
 from series_support import settle
-from test_end_to_end import (  # noqa: F401  (fixtures used by name)
-    ALICE,
-    BOB,
-    LiveService,
-    api,
-    live,
-    live_factory,
-)
+from test_end_to_end import ALICE, BOB, LiveService
 
 from exchangesim.sim import Simulator
 from exchangesim.store.folders import CalendarPermission

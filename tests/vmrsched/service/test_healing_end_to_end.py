@@ -6,10 +6,6 @@ sends no second reply. With ``self_heal = false`` the same update is declined; a
 belongs to another meeting, or was tampered with, is declined whatever the setting.
 """
 
-# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
-# their names come back as test parameters: F811 is expected here.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import dataclasses
@@ -30,14 +26,7 @@ from flows_support import (
     structure_faults,
 )
 from series_support import settle
-from test_end_to_end import (  # noqa: F401  (fixtures used by name)
-    ALICE,
-    BOB,
-    LiveService,
-    api,
-    live,
-    live_factory,
-)
+from test_end_to_end import ALICE, BOB, LiveService
 
 from exchangesim.sim import Simulator
 from vmrsched.cli.demo import RESOURCE, tenant_for

@@ -6,10 +6,6 @@ added, in the organizer's zone "W. Europe Standard Time") and the replies in the
 Expected occurrences are written out by hand, never computed with the product's expansion.
 """
 
-# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
-# their names come back as test parameters: F811 is expected here.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import dataclasses
@@ -49,15 +45,7 @@ from series_support import (
     settle,
 )
 from service_support import ManualClock
-from test_end_to_end import (  # noqa: F401  (fixtures used by name)
-    ALICE,
-    BOB,
-    LiveService,
-    api,
-    live,
-    live_factory,
-    server,
-)
+from test_end_to_end import ALICE, BOB, LiveService
 
 from vmrsched.cli.demo import RESOURCE
 

@@ -5,10 +5,6 @@ series (every occurrence shows them); an occurrence whose body lost the instruct
 back in that occurrence only, and the series keeps its windows.
 """
 
-# The live-service fixtures are imported from test_end_to_end (one conftest-free definition), so
-# their names come back as test parameters: F811 is expected here.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 from datetime import date, time, timedelta
@@ -29,15 +25,7 @@ from flows_support import (
     structure_faults,
 )
 from series_support import booked_windows, expected_windows, local, send_series, settle
-from test_end_to_end import (  # noqa: F401  (fixtures used by name)
-    ALICE,
-    BOB,
-    LiveService,
-    api,
-    live,
-    live_factory,
-    server,
-)
+from test_end_to_end import ALICE, BOB, LiveService
 
 if TYPE_CHECKING:
     from typing import Any
