@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
@@ -43,6 +44,8 @@ LIFETIME: Final = timedelta(days=3)
 RENEW_BEFORE: Final = timedelta(days=1)
 #: Subscriptions whose notifications are still trusted after they were replaced.
 REMEMBERED: Final = 8
+#: Ignored notifications are logged at most this often (anyone can POST to the endpoints).
+IGNORED_LOG_EVERY: Final = timedelta(minutes=1)
 NOTIFICATIONS_PATH: Final = "/graph/notifications"
 LIFECYCLE_PATH: Final = "/graph/lifecycle"
 
@@ -78,6 +81,7 @@ class GraphPush:
         clock: Callable[[], datetime] = push_clock,
         lifetime: timedelta = LIFETIME,
         renew_before: timedelta = RENEW_BEFORE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._resource = f"{user_path.lstrip('/')}/mailFolders('inbox')/messages"
@@ -90,6 +94,9 @@ class GraphPush:
         self._id: str | None = None
         self._expires: datetime | None = None
         self._secrets: OrderedDict[str, str] = OrderedDict()  # subscription id → clientState
+        self._monotonic = monotonic
+        self._ignored_logged: float | None = None
+        self._ignored_since = 0  # entries ignored since the last log line
         self._recreate = False
         self._renew = False
         self.created = 0  # subscriptions made, for tests and measurements
@@ -214,9 +221,24 @@ class GraphPush:
         trusted = [e for e in map(self._trusted, entries) if e is not None]
         ignored = len(entries) - len(trusted)
         if ignored or not entries:
-            # Graph's guidance: answer 202 anyway, act on nothing, log (never the secret).
-            log.warning("graph_notification_ignored", entries=len(entries), ignored=ignored)
+            self._log_ignored(max(ignored, 1))
         return trusted, ignored
+
+    def _log_ignored(self, count: int) -> None:
+        """Graph's guidance: answer 202 anyway, act on nothing, log (never the secret); at
+        most once per `IGNORED_LOG_EVERY`, with how many were ignored since the last line."""
+        now = self._monotonic()
+        with self._lock:
+            self._ignored_since += count
+            last = self._ignored_logged
+            if last is not None and now - last < IGNORED_LOG_EVERY.total_seconds():
+                return
+            self._ignored_logged, ignored, self._ignored_since = now, self._ignored_since, 0
+        log.warning(
+            "graph_notification_ignored",
+            ignored=ignored,
+            detail="not from one of our subscriptions or without its clientState",
+        )
 
     def notified(self, payload: object) -> int:
         """Change notifications: wake the watcher when one is ours."""
