@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from vmrsched.ports.mailbox import InstallationMarker
-    from vmrsched.ports.probe import CalendarFacts, SetupProbe, TokenFacts
+    from vmrsched.ports.probe import CalendarFacts, MeetingProbe, SetupProbe, TokenFacts
 
 T = TypeVar("T")
 #: Refusals that keep the app out of every mailbox, not just one.
@@ -246,6 +246,27 @@ def meeting_sender(request: DoctorRequest, opened: ProbeError | None) -> str | C
     return request.probe_organizer
 
 
+def send_probe_meeting(
+    request: DoctorRequest, probe: SetupProbe, organizer: str
+) -> MeetingProbe | Check:
+    """What happened to a probe meeting ``organizer`` sent the resource (EWS and Graph alike), or
+    ``resource.probe_meeting`` failed when it could not be sent."""
+    try:
+        return probe.probe_meeting(
+            organizer,
+            request.resource,
+            deadline=request.meeting_deadline,
+            settle=request.meeting_settle,
+        )
+    except MailboxError as exc:
+        return Check(
+            "resource.probe_meeting",
+            Status.FAIL,
+            f"the probe meeting could not be sent: {exc}",
+            exc.fix,
+        )
+
+
 def _meeting_check(
     request: DoctorRequest,
     probe: SetupProbe,
@@ -263,15 +284,9 @@ def _meeting_check(
     _, error = _attempt(lambda: probe.open_mailbox(organizer))
     if error is not None:
         return Check(check_id, Status.SKIP, f"not checked: {organizer} does not open ({error})")
-    try:
-        outcome = probe.probe_meeting(
-            organizer,
-            request.resource,
-            deadline=request.meeting_deadline,
-            settle=request.meeting_settle,
-        )
-    except MailboxError as exc:
-        return Check(check_id, Status.FAIL, f"the probe meeting could not be sent: {exc}", exc.fix)
+    outcome = send_probe_meeting(request, probe, organizer)
+    if isinstance(outcome, Check):
+        return outcome
     leftovers, cleanup_fix = cleanup_note(outcome)
     if outcome.outcome is MeetingOutcome.UNPROCESSED:
         return Check(

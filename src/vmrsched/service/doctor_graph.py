@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from vmrsched.ports.mailbox import MailboxError
 from vmrsched.ports.probe import Refusal
 from vmrsched.service.doctor import (
     CHECK_IDS,
@@ -22,6 +21,7 @@ from vmrsched.service.doctor import (
     meeting_sender,
     optional_check,
     read_holding,
+    send_probe_meeting,
     serving_check,
     token_checks,
 )
@@ -130,16 +130,7 @@ def _meeting(
         return None, serving
     if organizer.status is not Status.PASS:
         return None, Check(check_id, Status.SKIP, f"not checked: {sender} does not open")
-    try:
-        outcome = probe.probe_meeting(
-            sender,
-            request.resource,
-            deadline=request.meeting_deadline,
-            settle=request.meeting_settle,
-        )
-    except MailboxError as exc:
-        failed = Check(
-            check_id, Status.FAIL, f"the probe meeting could not be sent: {exc}", exc.fix
-        )
-        return None, failed
+    outcome = send_probe_meeting(request, probe, sender)
+    if isinstance(outcome, Check):
+        return None, outcome
     return outcome, graph_meeting_check(request.resource, sender, outcome)
