@@ -27,6 +27,8 @@ class RecordingGraph:
         self, method: str, path: str, *, what: str, body: Any = None, accept: Any = (), **_: Any
     ) -> Answer:
         del what
+        if method == "GET" and path == "/subscriptions":
+            return Answer(200, {}, {"value": []})
         self.sent.append((method, path, body))
         if method == "POST":
             return Answer(201, {}, {"id": f"sub-{len(self.sent)}", **body})

@@ -55,8 +55,8 @@ def free_port() -> int:
 class PushedService(LiveService):
     """The live service on Graph with its web server, subscribed to change notifications."""
 
-    def __init__(self, server: RunningServer, folder: Path) -> None:
-        listen = f"127.0.0.1:{free_port()}"
+    def __init__(self, server: RunningServer, folder: Path, listen: str | None = None) -> None:
+        listen = listen or f"127.0.0.1:{free_port()}"
         super().__init__(
             server,
             folder,
@@ -226,3 +226,24 @@ def test_a_notification_url_graph_cannot_reach_falls_back_to_delta_polling(
         assert service.responses(ALICE, "Unreachable URL") == ["Accepted"]
     finally:
         service.stop()
+
+
+def test_a_subscription_left_by_a_crashed_run_is_deleted_at_the_next_start(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """A run that ended without deleting its subscription (a crash) leaves it at Graph; the
+    next run deletes it before subscribing: one subscription, the new run's."""
+    crashed = PushedService(server, tmp_path)
+    crashed.push.close = lambda: None  # type: ignore[method-assign]  # a crash deletes nothing
+    try:
+        crashed.start()
+    finally:
+        crashed.stop()
+    (left,) = crashed.live_subscriptions()
+    restarted = PushedService(server, tmp_path, crashed.listen)  # the same public URL
+    try:
+        restarted.start()
+        (kept,) = restarted.live_subscriptions()
+        assert kept.id == restarted.push.subscription_id != left.id
+    finally:
+        restarted.stop()

@@ -130,6 +130,8 @@ class GraphPush:
         return False
 
     def _create(self) -> None:
+        if self.created == 0:
+            self._drop_stale()
         secret = secrets.token_urlsafe(32)
         expires = self._clock() + self._lifetime
         answer = self._http.request(
@@ -156,6 +158,30 @@ class GraphPush:
             self._recreate = self._renew = False
             self.created += 1
         log.info("graph_subscribed", subscription=self._id, expires=_instant(expires))
+
+    def _drop_stale(self) -> None:
+        """Before the first subscription of this process: delete the app's subscriptions to
+        the same inbox and URL left by an earlier run that could not delete its own (a crash),
+        whose notifications would be ignored until they expire. Best effort."""
+        try:
+            answer = self._http.request("GET", "/subscriptions", what="listing subscriptions")
+            found = answer.body.get("value") if isinstance(answer.body, dict) else None
+            for old in found if isinstance(found, list) else ():
+                if (
+                    isinstance(old, dict)
+                    and old.get("id")
+                    and old.get("notificationUrl") == self._urls[0]
+                    and str(old.get("resource") or "").casefold() == self._resource.casefold()
+                ):
+                    self._http.request(
+                        "DELETE",
+                        f"/subscriptions/{old['id']}",
+                        what="deleting an earlier run's subscription",
+                        accept=(404,),
+                    )
+                    log.info("graph_stale_subscription_deleted", subscription=str(old["id"]))
+        except MailboxError as exc:
+            log.info("graph_stale_subscriptions_kept", error=str(exc))
 
     def _extend(self) -> None:
         sub_id = self._id
