@@ -33,6 +33,7 @@ from vmrsched.service.threads import in_thread
 from vmrsched.web.files import StaticFiles, find_addin_root
 from vmrsched.web.limits import RateLimiter
 from vmrsched.web.manifest import ManifestError, build_manifest
+from vmrsched.web.payloads import read_at_most
 from vmrsched.web.signin import (
     KeysUnavailableError,
     SignInError,
@@ -42,8 +43,6 @@ from vmrsched.web.signin import (
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    from aiohttp import StreamReader
 
     from vmrsched.config import Settings
     from vmrsched.domain.templates import Rendered
@@ -313,7 +312,7 @@ async def _body_problem(request: web.Request) -> str:
     """Why the (optional) JSON body is unusable, or ''."""
     if not request.can_read_body:
         return ""
-    raw = await _read_at_most(request.content, _MAX_BODY + 1)
+    raw = await read_at_most(request.content, _MAX_BODY + 1)
     if len(raw) > _MAX_BODY:
         return "the request body is too large"
     if not raw.strip():
@@ -337,17 +336,6 @@ async def _body_problem(request: web.Request) -> str:
         if parsed is None or parsed.tzinfo is None:
             return f"{key} must be an ISO 8601 time with an offset"
     return ""
-
-
-async def _read_at_most(content: StreamReader, limit: int) -> bytes:
-    """Up to ``limit`` bytes of the body: ``read(n)`` answers what has arrived, maybe less."""
-    raw = bytearray()
-    while len(raw) < limit:
-        chunk = await content.read(limit - len(raw))
-        if not chunk:
-            break
-        raw += chunk
-    return bytes(raw)
 
 
 def _offer_document(service: AddinService, offer: Offer) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import structlog
 from aiohttp import web
 
 from vmrsched.ports.notifications import ChangeNotifications
+from vmrsched.web.payloads import read_at_most
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +51,7 @@ def _validation(request: web.Request) -> web.Response | None:
 async def _payload(request: web.Request) -> object:
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.content.read(MAX_BODY + 1)
+    raw = await read_at_most(request.content, MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
     try:

@@ -3,11 +3,13 @@ notifications handed to the receiver (the Graph adapter decides what to trust)."
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import StreamReader, web
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from vmrsched.web import notifications
 
@@ -87,3 +89,20 @@ async def test_an_overlong_validation_token_is_refused(client: TestClient[Any, A
     """A "token" far longer than Graph's is not echoed."""
     answer = await client.post(notifications.NOTIFICATIONS, params={"validationToken": "x" * 5000})
     assert answer.status == 400
+
+
+async def test_a_notification_arriving_in_pieces_is_read_whole() -> None:
+    """A body split across packets is judged on all of it, not on the first piece."""
+    loop = asyncio.get_running_loop()
+    content = StreamReader(mock.Mock(), 2**16, loop=loop)
+    content.feed_data(b'{"value": [{"subscriptionId": "s",')
+
+    def rest() -> None:
+        content.feed_data(b' "clientState": "c"}]}')
+        content.feed_eof()
+
+    loop.call_soon(rest)
+    request = make_mocked_request("POST", notifications.NOTIFICATIONS, payload=content)
+    assert await notifications._payload(request) == {
+        "value": [{"subscriptionId": "s", "clientState": "c"}]
+    }
