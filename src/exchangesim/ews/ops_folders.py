@@ -41,6 +41,7 @@ from exchangesim.ews.xml import (
     response_message,
     tsub,
 )
+from exchangesim.store import folder_properties
 from exchangesim.store.errors import FolderNotFound, StoreError
 from exchangesim.store.folders import DISTINGUISHED_NAMES, CalendarPermission
 
@@ -234,12 +235,26 @@ def _wanted(tag: str, shape: FolderShape) -> list[str]:
     return names
 
 
-def _folder_extended(parent: Element, keys: tuple[PropertyKey, ...]) -> None:
+def _folder_extended(parent: Element, folder: Folder, keys: tuple[PropertyKey, ...]) -> None:
+    """PR_ATTR_HIDDEN (no folder is hidden) and the properties a client set on the folder (over
+    Graph: `exchangesim.store.folder_properties`); properties the folder lacks are left out, as
+    for items."""
     for key in keys:
-        if property_identity(key) == ("tag", _ATTR_HIDDEN):
-            prop = tsub(parent, "ExtendedProperty")
-            tsub(prop, "ExtendedFieldURI", **extended_attributes(key))
-            tsub(prop, "Value", "false")
+        value = (
+            "false"
+            if property_identity(key) == ("tag", _ATTR_HIDDEN)
+            else folder_properties.value_of(folder, key)
+        )
+        if value is None:
+            continue
+        prop = tsub(parent, "ExtendedProperty")
+        tsub(prop, "ExtendedFieldURI", **extended_attributes(key))
+        if isinstance(value, tuple):
+            values = tsub(prop, "Values")
+            for text in value:
+                tsub(values, "Value", text)
+        else:
+            tsub(prop, "Value", value)
 
 
 def write_folder(
@@ -263,7 +278,7 @@ def write_folder(
         elif name == "ChildFolderCount":
             tsub(el, "ChildFolderCount", str(folder.child_folder_count))
         elif name == "ExtendedProperty":
-            _folder_extended(el, shape.extended)
+            _folder_extended(el, folder, shape.extended)
         elif name == "EffectiveRights":
             write_effective_rights(el, create=own)
         elif name == "DistinguishedFolderId" and folder.distinguished:

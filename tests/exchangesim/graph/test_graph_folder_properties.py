@@ -1,13 +1,17 @@
 """Single-value extended properties on a mailFolder over Graph, raw HTTP: created and replaced
 with a PATCH of the folder, read with ``$expand=singleValueExtendedProperties($filter=id eq
-'...')``, invisible to the folder's messages, and Graph's errors for what it refuses."""
+'...')``, invisible to the folder's messages, the same MAPI property EWS reads on the folder,
+and Graph's errors for what it refuses."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
 from graph_harness import GraphClient
-from harness import VMR
+from harness import SCHEMA_MISSING, VMR, EwsClient, load_schema, schema_available
+
+from exchangesim.ews.xml import T_NS
 
 if TYPE_CHECKING:
     from harness import SimServer
@@ -103,3 +107,33 @@ async def test_what_a_folder_patch_refuses(fresh_server: SimServer) -> None:
     assert (rename.status, rename.error_code) == (403, "ErrorAccessDenied")
     assert "singleValueExtendedProperties" not in after.body
     assert after.body["displayName"] == "Inbox"
+
+
+async def test_ews_reads_the_property_graph_set_on_the_folder(fresh_server: SimServer) -> None:
+    """One MAPI property, two protocols: GetFolder with the same named property as
+    ExtendedFieldURI (PropertySetId, PropertyName, PropertyType String) returns the value Graph
+    set; a property the folder lacks is left out; the answer is schema-valid."""
+    guid = "6e7c2b1a-5d3f-4c8e-9a0b-7f1e2d3c4b5a"
+    uris = "".join(
+        f'<t:ExtendedFieldURI PropertySetId="{guid}" PropertyName="{name}" PropertyType="String"/>'
+        for name in ("vmrsched.installation", "nothing.here")
+    )
+    body = (
+        "<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape>"
+        f"<t:AdditionalProperties>{uris}</t:AdditionalProperties></m:FolderShape>"
+        '<m:FolderIds><t:DistinguishedFolderId Id="inbox"/></m:FolderIds></m:GetFolder>'
+    )
+    async with GraphClient(fresh_server) as graph:
+        await graph.patch(INBOX, _set((PROPERTY, "seen by EWS")))
+    async with EwsClient(fresh_server) as ews:
+        reply = await ews.call(body, impersonate=VMR)
+    assert reply.response_codes() == ["NoError"]
+    found = reply.root.findall(f".//{{{T_NS}}}ExtendedProperty")
+    assert [p.findtext(f"{{{T_NS}}}Value") for p in found] == ["seen by EWS"]
+    uri = found[0].find(f"{{{T_NS}}}ExtendedFieldURI")
+    assert uri is not None
+    assert uri.get("PropertyName") == "vmrsched.installation"
+    if not schema_available():
+        pytest.skip(SCHEMA_MISSING)
+    schema = load_schema()
+    assert schema.validate(reply.body_child), [e.message for e in schema.error_log][:3]
