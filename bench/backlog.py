@@ -63,7 +63,7 @@ from exchangesim.store import Attendee as SimAttendee
 from exchangesim.store import CalendarItem as SimCalendarItem
 from vmrsched import bootstrap
 from vmrsched.cli import logs
-from vmrsched.cli.demo import RESOURCE, demo_settings, organizer_account, tenant_for
+from vmrsched.cli.demo_tenant import RESOURCE, demo_settings, organizer_account, tenant_for
 from vmrsched.config import settings_from_mapping
 from vmrsched.service.reserve import reserve
 from vmrsched.service.runtime import service_tasks

@@ -25,7 +25,8 @@ import requests
 
 from vmrsched import bootstrap
 from vmrsched.cli.commands import web_options
-from vmrsched.cli.demo import demo_settings, free_listen, organizer_account
+from vmrsched.cli.demo import free_listen
+from vmrsched.cli.demo_tenant import demo_settings, organizer_account
 from vmrsched.config import settings_from_mapping
 from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import Supervisor

@@ -17,7 +17,7 @@ from exchangelib import Attendee, CalendarItem, EWSDateTime, HTMLBody, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, MeetingRequest, MeetingResponse
 
 from exchangesim.server import start_in_thread
-from vmrsched.cli.demo import RESOURCE
+from vmrsched.cli.demo_tenant import RESOURCE
 from vmrsched.domain.bodies import html_to_text
 from vmrsched.domain.instructions import placeholder_block
 from vmrsched.domain.meetings import MeetingRef

@@ -26,7 +26,7 @@ from structlog.testing import capture_logs
 from exchangesim.knobs import Latency
 from exchangesim.server import start_in_thread
 from vmrsched import bootstrap
-from vmrsched.cli.demo import RESOURCE, demo_settings, demo_simulator, organizer_account
+from vmrsched.cli.demo_tenant import RESOURCE, demo_settings, demo_simulator, organizer_account
 from vmrsched.config import settings_from_mapping
 from vmrsched.domain.bookings import BookingState
 from vmrsched.domain.meetings import MeetingRef

@@ -34,7 +34,13 @@ from exchangesim.server import start_in_thread
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.db.tables import bookings, effects
 from vmrsched.bootstrap import build
-from vmrsched.cli.demo import DEMO_APP, DEMO_SECRET, RESOURCE, demo_simulator, organizer_account
+from vmrsched.cli.demo_tenant import (
+    DEMO_APP,
+    DEMO_SECRET,
+    RESOURCE,
+    demo_simulator,
+    organizer_account,
+)
 from vmrsched.config import load_settings
 from vmrsched.domain.meetings import MeetingRef
 from vmrsched.service.reserve import reserve

@@ -31,7 +31,7 @@ from flows_support import (
 from series_support import settle
 from test_end_to_end import ALICE, BOB, LiveService
 
-from vmrsched.cli.demo import RESOURCE
+from vmrsched.cli.demo_tenant import RESOURCE
 from vmrsched.domain.instructions import placeholder_block
 from vmrsched.domain.meetings import MeetingRef
 

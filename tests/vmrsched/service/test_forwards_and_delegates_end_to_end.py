@@ -35,7 +35,7 @@ from test_end_to_end import ALICE, BOB, LiveService
 
 from exchangesim.sim import Simulator
 from exchangesim.store.folders import CalendarPermission
-from vmrsched.cli.demo import RESOURCE, tenant_for
+from vmrsched.cli.demo_tenant import RESOURCE, tenant_for
 from vmrsched.domain.meetings import MeetingRef
 
 if TYPE_CHECKING:

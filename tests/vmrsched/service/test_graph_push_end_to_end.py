@@ -28,7 +28,7 @@ from exchangesim.server import start_in_thread
 from vmrsched import bootstrap
 from vmrsched.adapters.graph.client import GraphMailbox
 from vmrsched.cli.commands import web_options
-from vmrsched.cli.demo import RESOURCE, demo_simulator
+from vmrsched.cli.demo_tenant import RESOURCE, demo_simulator
 from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import Supervisor
 from vmrsched.web.app import build_app

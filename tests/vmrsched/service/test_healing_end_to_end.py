@@ -29,7 +29,7 @@ from series_support import settle
 from test_end_to_end import ALICE, BOB, LiveService
 
 from exchangesim.sim import Simulator
-from vmrsched.cli.demo import RESOURCE, tenant_for
+from vmrsched.cli.demo_tenant import RESOURCE, tenant_for
 from vmrsched.domain.meetings import MeetingRef
 from vmrsched.service.reserve import reserve
 

@@ -34,7 +34,7 @@ from test_exactly_once import (  # noqa: F401  (fixtures used by name)
 
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.db.tables import effects
-from vmrsched.cli.demo import RESOURCE, organizer_account
+from vmrsched.cli.demo_tenant import RESOURCE, organizer_account
 from vmrsched.config import compile_templates
 from vmrsched.domain.instructions import placeholder_block
 from vmrsched.domain.tokens import placeholder_token

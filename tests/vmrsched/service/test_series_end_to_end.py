@@ -47,7 +47,7 @@ from series_support import (
 from service_support import ManualClock
 from test_end_to_end import ALICE, BOB, LiveService
 
-from vmrsched.cli.demo import RESOURCE
+from vmrsched.cli.demo_tenant import RESOURCE
 
 if TYPE_CHECKING:
     from collections.abc import Callable

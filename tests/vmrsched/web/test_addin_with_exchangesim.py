@@ -14,7 +14,7 @@ from exchangesim.sim import Simulator
 from exchangesim.tenant import demo_tenant
 from vmrsched import bootstrap
 from vmrsched.cli.commands import web_options
-from vmrsched.cli.demo import DEMO_ADDIN_API, DEMO_ADDIN_APP, demo_settings
+from vmrsched.cli.demo_tenant import DEMO_ADDIN_API, DEMO_ADDIN_APP, demo_settings
 from vmrsched.config import settings_from_mapping
 from vmrsched.web.app import build_app
 
