@@ -10,7 +10,11 @@ The order of the rules:
 2. a cancellation releases the booking (or one occurrence's window), without a reply;
 3. an organizer outside ``allowed_organizer_domains`` is declined;
 4. the body's alias token decides the rest: valid → book, move or keep; lost (absent, cut, or a
-   placeholder) → allocate, heal, or decline by policy; forged or unknown → decline.
+   placeholder) → allocate, heal, or decline by policy; forged or unknown → decline;
+5. a valid token whose reservation names a *claimed* organizer (named by the add-in, not proven
+   by its sign-in) is taken only by a meeting that this address organizes or sends as a
+   delegate; any other meeting is declined (``REJECT_INVALID_ALIAS_ID``). A meeting that already
+   took the reservation is not asked again: the check was made when it took it.
 
 When the planner both answers and writes the instructions (placeholder and allocate flows,
 healing with a new time), the answer comes first: a response to a request older than the
@@ -272,13 +276,19 @@ def _signed(
         return ctx.decline(Outcome.REJECT_INVALID_ALIAS_ID, "alias token unknown here")
     if not verify_token(reading, ctx.policy.token_key, reservation.alias):
         return ctx.decline(Outcome.REJECT_INVALID_ALIAS_ID, "alias token signature is wrong")
+    ours = reservation.meeting_key == message.meeting_key
+    if not ours and not reservation.honoured_for(message.organizer_email, message.sender_email):
+        return ctx.decline(
+            Outcome.REJECT_INVALID_ALIAS_ID,
+            f"alias token was reserved for {reservation.organizer}, "
+            "who neither organizes nor sent this meeting",
+        )
     if reservation.meeting_key not in (None, message.meeting_key):
         return ctx.decline(
             Outcome.REJECT_ALIAS_CONFLICT,
             f"alias {reservation.alias} is booked by another meeting",
             alias=reservation.alias,
         )
-    ours = reservation.meeting_key == message.meeting_key
     if reservation.state is ReservationState.DELETED or (not ours and reservation.is_expired(now)):
         return ctx.decline(Outcome.REJECT_ALIAS_DELETED, f"reservation {reservation.state}")
     if wanted.past:

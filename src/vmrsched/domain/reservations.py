@@ -25,6 +25,11 @@ class Reservation:
 
     ``created`` is whole seconds (it is the token's issue time). The signed token text is not
     stored: `vmrsched.domain.tokens.issue_token` rebuilds it from these fields and the key.
+
+    ``organizer_claimed``: the organizer was named by the client, not proven by the sign-in (an
+    Exchange identity token proves a user of the organization but carries no address). Such a
+    reservation may only be taken by a meeting that this organizer organizes or sends (as a
+    delegate); see `vmrsched.domain.planner`.
     """
 
     token_id: str
@@ -35,6 +40,7 @@ class Reservation:
     expires: datetime
     state: ReservationState = ReservationState.LIVE
     meeting_key: str | None = None
+    organizer_claimed: bool = False
 
     def __post_init__(self) -> None:
         require_aware(self.created, "created")
@@ -46,6 +52,22 @@ class Reservation:
         if self.state in (ReservationState.EXPIRED, ReservationState.DELETED):
             return True
         return self.state is ReservationState.LIVE and now >= self.expires
+
+    def honoured_for(self, organizer_email: str, sender_email: str) -> bool:
+        """Whether a meeting with this organizer and Sender may take the reservation.
+
+        A proven organizer binds nothing: any meeting may take the token, as it always could. A
+        claimed one must be the meeting's organizer or its Sender (a delegate sending on the
+        organizer's behalf), compared without case and surrounding spaces.
+        """
+        if not self.organizer_claimed:
+            return True
+        claimed = _address(self.organizer)
+        return bool(claimed) and claimed in (_address(organizer_email), _address(sender_email))
+
+
+def _address(email: str) -> str:
+    return email.strip().casefold()
 
 
 def new_token_id(rng: random.Random) -> str:
@@ -60,8 +82,12 @@ def new_reservation(
     rng: random.Random,
     now: datetime,
     ttl: timedelta,
+    organizer_claimed: bool = False,
 ) -> Reservation:
-    """A live reservation with a fresh alias and token id (the store checks alias uniqueness)."""
+    """A live reservation with a fresh alias and token id (the store checks alias uniqueness).
+
+    ``organizer_claimed``: True when the client named ``organizer`` without proving it.
+    """
     created = to_utc(now).replace(microsecond=0)
     alias, numeric_alias = new_alias(alias_format, rng)
     return Reservation(
@@ -71,4 +97,5 @@ def new_reservation(
         organizer=organizer.strip().lower(),
         created=created,
         expires=created + ttl,
+        organizer_claimed=organizer_claimed,
     )

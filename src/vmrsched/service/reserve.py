@@ -49,8 +49,13 @@ def reserve(
     organizer: str,
     *,
     rng: random.Random | None = None,
+    organizer_claimed: bool = False,
 ) -> Offer:
-    """Reserve a fresh alias for ``organizer`` and render its instructions."""
+    """Reserve a fresh alias for ``organizer`` and render its instructions.
+
+    ``organizer_claimed``: the caller named ``organizer`` but its sign-in does not prove it (an
+    Exchange identity token); the reservation is then honoured only for that organizer's meetings.
+    """
     organizer = organizer.strip()
     if not _EMAIL.fullmatch(organizer):
         raise ReservationRefusedError(
@@ -71,6 +76,7 @@ def reserve(
             rng=draw,
             now=now,
             ttl=rules.reservation_ttl,
+            organizer_claimed=organizer_claimed,
         )
     )
     token = issue_token(rules.key, reservation.token_id, reservation.alias, reservation.created)
@@ -84,6 +90,7 @@ def reserve(
     log.info(
         "reservation_made",
         organizer=reservation.organizer,
+        organizer_claimed=reservation.organizer_claimed,
         alias=reservation.alias,
         expires=reservation.expires.isoformat(),
     )

@@ -28,6 +28,7 @@ def reservation(
     expires: datetime | None = None,
     state: ReservationState = ReservationState.LIVE,
     meeting_key: str | None = None,
+    organizer_claimed: bool = False,
 ) -> Reservation:
     n = next(_ids)
     return Reservation(
@@ -39,6 +40,7 @@ def reservation(
         expires=expires or NOW + timedelta(days=30),
         state=state,
         meeting_key=meeting_key,
+        organizer_claimed=organizer_claimed,
     )
 
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from store_factories import NOW
+from store_factories import NOW, reservation
 
 from vmrsched.adapters.db.client import SqlStore
 from vmrsched.adapters.db.engine import create_engine
@@ -176,3 +176,52 @@ def test_effects_pending_before_0002_count_as_begun(empty_database_url):
             assert list(started) == [NOW + timedelta(seconds=5), None]
     finally:
         store.close()
+
+
+def test_reservations_made_before_0004_stay_unclaimed(empty_database_url):
+    """Upgrading 0003 → 0004 keeps old reservations, each with a proven (unclaimed) organizer."""
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+        conn.commit()
+    engine.dispose()
+    engine = create_engine(empty_database_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO reservations (token_id, alias, numeric_alias, organizer, created,"
+            " expires, state, meeting_key) VALUES ('00000000-0000-4000-8000-000000000001',"
+            " '81000001@vmr', '81000001', 'alice@contoso.com', '2026-11-23 09:00:00.000000',"
+            " '2026-12-23 09:00:00.000000', 'live', NULL)"
+        )
+    engine.dispose()
+    store = SqlStore.open(empty_database_url)
+    try:
+        old = store.get_reservation("00000000-0000-4000-8000-000000000001")
+        assert old is not None
+        assert old.organizer == "alice@contoso.com"
+        assert old.organizer_claimed is False
+    finally:
+        store.close()
+
+
+def test_downgrade_from_0004_drops_only_the_claim(empty_database_url):
+    """Downgrading 0004 → 0003 removes the organizer_claimed column and keeps the reservations."""
+    upgrade_to_head(empty_database_url)
+    store = SqlStore.open(empty_database_url)
+    store.add_reservation(lambda: reservation(organizer_claimed=True))
+    store.close()
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        command.downgrade(alembic_config(conn), "0003")
+        conn.commit()
+    engine.dispose()
+    engine = create_engine(empty_database_url)
+    try:
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("reservations")}
+        with engine.connect() as conn:
+            count = conn.exec_driver_sql("SELECT count(*) FROM reservations").scalar()
+    finally:
+        engine.dispose()
+    assert "organizer_claimed" not in columns
+    assert "meeting_key" in columns
+    assert count == 1

@@ -26,6 +26,20 @@ def test_added_reservation_reads_back_equal(store):
     assert loaded.created.utcoffset() == timedelta(0)
 
 
+def test_a_claimed_organizer_is_kept_and_survives_use(store):
+    """A reservation whose organizer was only claimed reads back claimed, also once it is used."""
+    claimed = reservation(organizer="bob@contoso.com", organizer_claimed=True)
+    proven = reservation()
+    store.add_reservation(lambda: claimed)
+    store.add_reservation(lambda: proven)
+    assert store.get_reservation(claimed.token_id) == claimed
+    assert store.get_reservation(claimed.token_id).organizer_claimed is True
+    assert store.get_reservation(proven.token_id).organizer_claimed is False
+    used = store.use_reservation(claimed.token_id, "meeting-1")
+    assert used.organizer_claimed is True
+    assert used.meeting_key == "meeting-1"
+
+
 def test_unknown_reservation_is_none(store):
     """Asking for a token id nobody reserved gives None."""
     assert store.get_reservation("00000000-0000-0000-0000-00000000dead") is None

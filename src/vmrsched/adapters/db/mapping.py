@@ -31,6 +31,7 @@ def reservation_row(reservation: Reservation) -> dict[str, Any]:
         "expires": reservation.expires,
         "state": reservation.state.value,
         "meeting_key": reservation.meeting_key,
+        "organizer_claimed": reservation.organizer_claimed,
     }
 
 
@@ -45,6 +46,7 @@ def reservation_from_row(row: Row) -> Reservation:
         expires=row["expires"],
         state=ReservationState(row["state"]),
         meeting_key=row["meeting_key"],
+        organizer_claimed=bool(row["organizer_claimed"]),
     )
 
 

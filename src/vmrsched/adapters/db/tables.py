@@ -101,6 +101,8 @@ reservations = sa.Table(
     sa.Column("expires", UTCDateTime(), nullable=False, index=True),
     sa.Column("state", STATE, nullable=False),
     sa.Column("meeting_key", KEY, nullable=True, index=True),
+    # The organizer was named by the client, not proven by its sign-in (schema revision 0004).
+    sa.Column("organizer_claimed", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
 
 bookings = sa.Table(
