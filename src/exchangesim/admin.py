@@ -15,6 +15,9 @@ containers and on shared test hosts, where loopback is not a boundary.
 | `GET /_exchangesim/counters` | per-operation EWS calls, token requests, throttling, faults |
 | `DELETE /_exchangesim/counters` (or `POST .../counters/reset`) | counters back to zero |
 | `POST /_exchangesim/state/save` | write the state file now (409 without one) |
+| `GET /_exchangesim/addins` | the add-ins installed for the organization |
+| `POST /_exchangesim/addins` | install `{"manifest": "<xml>"}` (`New-App -OrganizationApp`) |
+| `DELETE /_exchangesim/addins/{id}` | uninstall an organization add-in (404 if not installed) |
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from __future__ import annotations
 import hmac
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from exchangesim.addins import ManifestError
 from exchangesim.knobs import KnobError, KnobSettings
 from exchangesim.tls import client_context
 from exchangesim.webkeys import ADMIN_KEY, SIM_KEY
@@ -146,6 +151,32 @@ async def save_state(request: web.Request) -> web.StreamResponse:
     return web.json_response({"saved": str(sim.state_file)})
 
 
+async def list_addins(request: web.Request) -> web.StreamResponse:
+    """The organization's add-ins."""
+    return web.json_response([a.to_json() for a in request.app[SIM_KEY].addins])
+
+
+async def install_addin(request: web.Request) -> web.StreamResponse:
+    """Install the manifest in the body's ``manifest`` for the whole organization."""
+    data = await _json_body(request)
+    manifest = data.get("manifest")
+    if not isinstance(manifest, str):
+        return _error(400, 'the body needs "manifest": the add-in\'s XML manifest as a string')
+    try:
+        addin = request.app[SIM_KEY].addins.install(manifest)
+    except ManifestError as exc:
+        return _error(400, f"manifest refused: {exc}")
+    return web.json_response(addin.to_json(), status=201)
+
+
+async def remove_addin(request: web.Request) -> web.StreamResponse:
+    """Uninstall an organization add-in."""
+    addin_id = request.match_info["addin_id"]
+    if not request.app[SIM_KEY].addins.remove(addin_id):
+        return _error(404, f"no add-in {addin_id!r} is installed")
+    return web.json_response({"removed": addin_id})
+
+
 def add_routes(app: web.Application) -> None:
     """Add the admin routes (the app must carry `ADMIN_KEY` and `SIM_KEY`)."""
     p = ADMIN_PREFIX
@@ -159,6 +190,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete(f"{p}/counters", _guarded(reset_counters))
     app.router.add_post(f"{p}/counters/reset", _guarded(reset_counters))
     app.router.add_post(f"{p}/state/save", _guarded(save_state))
+    app.router.add_get(f"{p}/addins", _guarded(list_addins))
+    app.router.add_post(f"{p}/addins", _guarded(install_addin))
+    app.router.add_delete(f"{p}/addins/{{addin_id}}", _guarded(remove_addin))
 
 
 class AdminError(Exception):
@@ -246,3 +280,18 @@ class AdminClient:
         """Write the state file now; its path."""
         result: dict[str, str] = self.call("POST", "state/save")
         return result["saved"]
+
+    def install_addin(self, manifest: str) -> dict[str, str]:
+        """Install an add-in for the organization (`New-App -OrganizationApp -FileData`):
+        ``{"id", "source_location", "display_name"}``; `AdminError` 400 for a bad manifest."""
+        result: dict[str, str] = self.call("POST", "addins", {"manifest": manifest})
+        return result
+
+    def addins(self) -> list[dict[str, str]]:
+        """The organization's add-ins."""
+        result: list[dict[str, str]] = self.call("GET", "addins")
+        return result
+
+    def remove_addin(self, addin_id: str) -> None:
+        """Uninstall an organization add-in (`AdminError` 404 when not installed)."""
+        self.call("DELETE", f"addins/{urllib.parse.quote(addin_id, safe='')}")

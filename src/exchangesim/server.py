@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final, Self
 
 from aiohttp import web
 
-from exchangesim import admin
+from exchangesim import admin, autodiscover
 from exchangesim import tls as tls_certs
 from exchangesim.ews import endpoint as ews_endpoint
 from exchangesim.ews.registry import load_operations
@@ -91,6 +91,7 @@ def build_app(
     ews_endpoint.add_routes(app)
     graph_endpoint.add_routes(app, ca_file=ca_file)
     admin.add_routes(app)
+    autodiscover.add_routes(app)
     return app
 
 

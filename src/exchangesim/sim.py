@@ -1,5 +1,6 @@
 """The simulator: one object holding the tenant, the mailbox store, the token issuer, the realism
-knobs and the clock. Every front-end (token endpoint, EWS, later Graph) gets it."""
+knobs, the clock, the organization's add-ins and Exchange's auth certificate. Every front-end
+(token endpoint, EWS, later Graph) gets it."""
 
 from __future__ import annotations
 
@@ -93,6 +94,13 @@ class Simulator:
         self.request_schema = request_schema
         self.server_version = server_version or ServerVersion()
         self._listeners: list[ResponseListener] = []
+        from exchangesim.addins import OrgAddins  # noqa: PLC0415 (keeps import light)
+        from exchangesim.identity.exchange_tokens import ExchangeAuth  # noqa: PLC0415
+
+        #: Add-ins installed for the organization (`New-App -OrganizationApp`).
+        self.addins = OrgAddins()
+        #: Exchange's own OAuth identity: the auth certificate and the user identity tokens.
+        self.exchange_auth = ExchangeAuth(tenant.domain, issuer.clock)
 
     @classmethod
     def from_tenant(

@@ -79,10 +79,13 @@ class SigningKey:
         return entry
 
 
-def generate_signing_key(now: datetime) -> SigningKey:
-    """A new RSA-2048 key and a certificate valid from a day before ``now`` for five years."""
+def generate_signing_key(now: datetime, *, common_name: str = _SUBJECT) -> SigningKey:
+    """A new RSA-2048 key and a certificate valid from a day before ``now`` for five years.
+
+    ``common_name`` is the certificate's subject (and issuer) CN: Entra's by default.
+    """
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _SUBJECT)])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -96,7 +99,7 @@ def generate_signing_key(now: datetime) -> SigningKey:
     return SigningKey(private_key, certificate)
 
 
-def load_signing_key(path: Path, now: datetime) -> SigningKey:
+def load_signing_key(path: Path, now: datetime, *, common_name: str = _SUBJECT) -> SigningKey:
     """The key stored at ``path`` (PEM key, then PEM certificate); made and saved if absent."""
     if path.exists():
         data = path.read_bytes()
@@ -104,7 +107,7 @@ def load_signing_key(path: Path, now: datetime) -> SigningKey:
         if not isinstance(private_key, rsa.RSAPrivateKey):
             raise ValueError(f"{path}: not an RSA private key")
         return SigningKey(private_key, x509.load_pem_x509_certificate(data))
-    key = generate_signing_key(now)
+    key = generate_signing_key(now, common_name=common_name)
     pem = key.private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
