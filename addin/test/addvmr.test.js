@@ -70,6 +70,29 @@ describe("success", () => {
     });
   });
 
+  it("with an Exchange identity token, names the meeting's organizer, which the token does not", async () => {
+    const config = { ...CONFIG, auth: { kind: "exchange_identity" } };
+    const mock = outlook({ identityToken: "eyJ-exchange", itemOrganizer: "team@contoso.com" });
+    const fake = service({ config });
+    const { result } = await run(mock, { fetch: fake.fetch, msal: undefined });
+
+    assert.equal(result.state, STATES.SUCCESS, result.message);
+    const post = fake.calls.find((c) => c.method === "POST");
+    assert.equal(post.headers.Authorization, "Bearer eyJ-exchange");
+    assert.equal(JSON.parse(post.body).organizer, "team@contoso.com");
+  });
+
+  it("names the user's own address when Outlook cannot tell the item's organizer", async () => {
+    const config = { ...CONFIG, auth: { kind: "exchange_identity" } };
+    for (const options of [{}, { itemOrganizer: "x@contoso.com", fail: { "organizer.getAsync": "not supported" } }]) {
+      const mock = outlook({ organizer: "alice@contoso.com", ...options });
+      const fake = service({ config });
+      await run(mock, { fetch: fake.fetch, msal: undefined });
+      const post = fake.calls.find((c) => c.method === "POST");
+      assert.equal(JSON.parse(post.body).organizer, "alice@contoso.com");
+    }
+  });
+
   it("keeps a location the organizer typed and adds the VMR beside it", async () => {
     const mock = outlook({ location: "Room 4.01" });
     await run(mock);

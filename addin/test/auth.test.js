@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 
-import { accessToken, resetSignIn, SignInError, signInReason } from "../web/src/auth.js";
+import { accessToken, resetSignIn, signIn, SignInError, signInKind, signInReason } from "../web/src/auth.js";
 import { CONFIG, msal } from "./fakes.js";
 import { outlook } from "./outlook.js";
 
@@ -64,6 +64,35 @@ describe("other kinds", () => {
     const mock = outlook({ identityToken: "eyJ-exchange" });
     const token = await accessToken({ office: mock.office, msal: undefined, auth: { kind: "exchange_identity" } });
     assert.equal(token, "eyJ-exchange");
+  });
+
+  it("says which kind it used, so that an identity token's request can name the organizer", async () => {
+    const mock = outlook({ identityToken: "eyJ-exchange" });
+    assert.deepEqual(await signIn({ office: mock.office, auth: { kind: "exchange_identity" } }), {
+      token: "eyJ-exchange",
+      kind: "exchange_identity",
+    });
+    const naa = await signIn({ office: outlook().office, msal: msal().lib, auth: CONFIG.auth });
+    assert.deepEqual(naa, { token: "user-access-token", kind: "naa" });
+  });
+
+  it("falls back to the identity token where Outlook has no nested app authentication (hybrid)", async () => {
+    const hybrid = { ...CONFIG.auth, fallback: "exchange_identity" };
+    assert.equal(signInKind(outlook({ nestedAppAuth: false }).office, hybrid), "exchange_identity");
+    assert.equal(signInKind(outlook({ nestedAppAuth: true }).office, hybrid), "naa");
+    assert.equal(signInKind(outlook().office, hybrid), "naa"); // cannot tell: NAA says if it is missing
+    assert.equal(signInKind(outlook({ nestedAppAuth: false }).office, CONFIG.auth), "naa"); // no fallback set
+    const mock = outlook({ nestedAppAuth: false, identityToken: "eyJ-exchange" });
+    const used = await signIn({ office: mock.office, msal: msal().lib, auth: hybrid });
+    assert.deepEqual(used, { token: "eyJ-exchange", kind: "exchange_identity" });
+  });
+
+  it("says plainly when Exchange gives no identity token", async () => {
+    const mock = outlook({ fail: { getUserIdentityTokenAsync: "The token could not be retrieved" } });
+    await assert.rejects(
+      accessToken({ office: mock.office, auth: { kind: "exchange_identity" } }),
+      (error) => error instanceof SignInError && /Exchange did not give an identity token: .*The token could not be retrieved/.test(error.message),
+    );
   });
 
   it("refuses an unknown kind", async () => {

@@ -96,6 +96,21 @@ export function outlook(options = {}) {
       },
     },
   };
+  if (options.itemOrganizer !== undefined) {
+    // Mailbox 1.7: the organizer of the appointment being composed (the calendar's owner).
+    data.context.mailbox.item.organizer = {
+      getAsync(callback) {
+        answer("organizer.getAsync", callback, { emailAddress: options.itemOrganizer, displayName: "" });
+      },
+    };
+  }
+  if (options.nestedAppAuth !== undefined) {
+    data.context.requirements = {
+      isSetSupported(name) {
+        return name === "NestedAppAuth" ? options.nestedAppAuth : true;
+      },
+    };
+  }
   const office = new OfficeMockObject(data, "outlook");
   return { office, item: office.context.mailbox.item };
 }

@@ -3,7 +3,8 @@
 // The test routes https://appsforoffice.microsoft.com/lib/1/hosted/office.js to this file. It
 // offers the Office.js calls the add-in makes (Mailbox requirement set 1.1-1.3 surface: body,
 // location, attendees, subject, start, end, notification messages), answering asynchronously
-// like Outlook does, and records the item in window.__outlook for the test to read. The item's
+// like Outlook does, and records the item in window.__outlook for the test to read. It also hands
+// out Exchange user identity tokens (getUserIdentityTokenAsync) that exchangesim issues. The item's
 // starting state comes from window.__outlookInit (set by the test before the page loads). It also
 // offers MSAL.js the nested-app-authentication bridge that Office.js gives it in Outlook.
 (function () {
@@ -64,6 +65,12 @@
     subject: { getAsync(...args) { answer("subject.getAsync", lastArg(args), state.subject); } },
     start: { getAsync(...args) { answer("start.getAsync", lastArg(args), state.start); } },
     end: { getAsync(...args) { answer("end.getAsync", lastArg(args), state.end); } },
+    // Mailbox 1.7 in compose mode: the organizer (the calendar's owner).
+    organizer: {
+      getAsync(...args) {
+        answer("organizer.getAsync", lastArg(args), { emailAddress: init.itemOrganizer || init.organizer || "alice@contoso.com", displayName: "" });
+      },
+    },
     notificationMessages: {
       replaceAsync(key, details, ...args) {
         state.notifications.push({ key, ...details });
@@ -181,9 +188,21 @@
       },
     },
     context: {
-      requirements: { isSetSupported: (name) => ["Mailbox", "NestedAppAuth"].includes(name) },
+      // init.nestedAppAuth = false stands for an Outlook without NAA (Exchange Server's).
+      requirements: { isSetSupported: (name) => name === "Mailbox" || (name === "NestedAppAuth" && init.nestedAppAuth !== false) },
       mailbox: {
         item,
+        // Exchange user identity token: in Outlook it comes from Exchange (EWS GetClientAccessToken,
+        // CallerIdentity); here the test (window.vmrTestIdentityToken, a Playwright binding)
+        // makes that same EWS call to exchangesim as the user.
+        getUserIdentityTokenAsync(...args) {
+          const callback = lastArg(args);
+          state.calls.push("getUserIdentityTokenAsync");
+          window.vmrTestIdentityToken().then(
+            (value) => callback({ status: "succeeded", value }),
+            (error) => callback({ status: "failed", error: { code: 9017, name: "GenericTokenError", message: String(error) } }),
+          );
+        },
         userProfile: { emailAddress: init.organizer || "alice@contoso.com", displayName: "Alice" },
         diagnostics: { hostName: "OutlookWebApp" },
       },

@@ -3,9 +3,9 @@
 // working → (already assigned | error | success | unreachable: placeholder inserted)
 // Each state comes with a sentence in plain words for the organizer.
 
-import { accessToken, SignInError } from "./auth.js";
+import { signIn, SignInError } from "./auth.js";
 import { findExisting } from "./detect.js";
-import { addLocation, addToBody, ensureAttendee, readBody, readDetails } from "./item.js";
+import { addLocation, addToBody, ensureAttendee, readBody, readDetails, readOrganizer } from "./item.js";
 import { fillPlaceholder, placeholderToken } from "./placeholder.js";
 import { fetchConfig, reservationsUrl, reserveVmr, ServiceError } from "./service.js";
 
@@ -126,13 +126,16 @@ export async function addVmr(env, onState = () => {}) {
         throw loaded.error;
       }
     }
-    const token = await accessToken({
+    const { token, kind } = await signIn({
       office,
       msal: env.msal,
       auth: config.auth || {},
       interactive: env.interactive !== false,
     });
     const details = await readDetails(item);
+    if (kind === "exchange_identity") {
+      details.organizer = await readOrganizer(office, item);
+    }
     const url = reservationsUrl(config.api_base, env.pageUrl || env.configUrl);
     reservation = await reserveVmr(env.fetch, url, token, details);
   } catch (error) {

@@ -84,14 +84,37 @@ async function naaToken(msal, auth, { interactive }) {
 }
 
 /**
- * An access token for the VMR service.
- * @param {object} context `{office, msal, auth, interactive}`: `interactive` allows a sign-in popup
+ * Which sign-in this Outlook uses: `auth.kind` from config.json, except that a hybrid
+ * organization's `fallback` (Exchange identity tokens) is used where Outlook has no nested app
+ * authentication (Outlook on the web of Exchange Server, older Outlook).
  */
-export async function accessToken({ office, msal, auth, interactive = true }) {
+export function signInKind(office, auth) {
   const kind = (auth && auth.kind) || "naa";
+  if (kind === "naa" && auth && auth.fallback === "exchange_identity" && !naaSupported(office)) {
+    return "exchange_identity";
+  }
+  return kind;
+}
+
+function naaSupported(office) {
+  const requirements = office && office.context && office.context.requirements;
+  if (!requirements || typeof requirements.isSetSupported !== "function") {
+    return true; // cannot tell: try NAA, which says plainly when it is missing
+  }
+  return Boolean(requirements.isSetSupported("NestedAppAuth", "1.1"));
+}
+
+/**
+ * Sign the user in for the VMR service.
+ * @param {object} context `{office, msal, auth, interactive}`: `interactive` allows a sign-in popup
+ * @returns {Promise<{token: string, kind: string}>} `kind` "exchange_identity" means the token
+ *   names no e-mail address, so the request must name the organizer
+ */
+export async function signIn({ office, msal, auth, interactive = true }) {
+  const kind = signInKind(office, auth);
   if (kind === "exchange_identity") {
     try {
-      return await call(office.context.mailbox, "getUserIdentityTokenAsync");
+      return { token: await call(office.context.mailbox, "getUserIdentityTokenAsync"), kind };
     } catch (error) {
       throw new SignInError(`Exchange did not give an identity token: ${error.message}`);
     }
@@ -99,5 +122,10 @@ export async function accessToken({ office, msal, auth, interactive = true }) {
   if (kind !== "naa") {
     throw new SignInError(`unknown sign-in kind ${JSON.stringify(kind)} in the add-in's settings`);
   }
-  return naaToken(msal, auth, { interactive });
+  return { token: await naaToken(msal, auth, { interactive }), kind };
+}
+
+/** An access token for the VMR service (see `signIn`). */
+export async function accessToken(context) {
+  return (await signIn(context)).token;
 }

@@ -132,3 +132,26 @@ export async function readDetails(item) {
   await read("end", item.end, (value) => new Date(value).toISOString());
   return details;
 }
+
+/**
+ * The organizer's address, for a sign-in whose token names none (Exchange identity tokens):
+ * the item's organizer where Outlook tells it in compose mode (Mailbox 1.7; in a shared or
+ * delegated calendar that is the calendar's owner), else the signed-in user's own address.
+ * vmrsched records it as a claim and honours the reservation only in meetings this address
+ * organizes or sends.
+ */
+export async function readOrganizer(office, item) {
+  if (item.organizer && typeof item.organizer.getAsync === "function") {
+    try {
+      const organizer = await call(item.organizer, "getAsync");
+      const address = organizer && (organizer.emailAddress || organizer.address);
+      if (address) {
+        return String(address);
+      }
+    } catch {
+      // older Outlook: the user's own address below
+    }
+  }
+  const profile = office.context.mailbox.userProfile;
+  return (profile && profile.emailAddress) || "";
+}

@@ -270,6 +270,24 @@ def check_addin(v: dict[str, Any], exchange: dict[str, Any], out: list[ConfigPro
                 problem = f"{origin!r}: CORS origins are matched exactly, list each one"
                 out.append(ConfigProblem(f"addin.{key}", problem))
     _check_range(v, "rate_limit_per_minute", "addin", low=1, high=600, out=out)
+    for url in v.get("exchange_metadata_urls", ()):
+        if not _metadata_url(url):
+            fix = "list it as https://mail.contoso.com/autodiscover/metadata/json/1"
+            problem = (
+                f"{url!r} is not the https URL of an Exchange authentication metadata document"
+            )
+            out.append(ConfigProblem("addin.exchange_metadata_urls", problem, fix))
+
+
+def _metadata_url(url: object) -> bool:
+    """An absolute https URL (http only on the loopback host, for tests and trials)."""
+    if not isinstance(url, str) or _unprintable(url):
+        return False
+    parts = urlsplit(url)
+    loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+    return bool(parts.hostname) and (
+        parts.scheme == "https" or (parts.scheme, loopback) == ("http", True)
+    )
 
 
 def _check_text(v: dict[str, Any], key: str, limit: int, out: list[ConfigProblem]) -> None:

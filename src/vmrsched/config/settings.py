@@ -236,6 +236,7 @@ class AddinSettings:
     frame_ancestors: tuple[str, ...] = OUTLOOK_FRAME_ANCESTORS
     cors_origins: tuple[str, ...] = ()
     rate_limit_per_minute: int = 10
+    exchange_metadata_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,39 +7,33 @@
   sign-in parameters, the placeholder text): public, no secrets;
 - ``GET /addin/manifest.xml``: the manifest (`manifest`), the same text as
   ``vmrsched addin-manifest``;
-- ``POST /api/v1/reservations``: a reservation for the signed-in user (`signin`), limited per
-  user (`limits`). Errors are ``{"error": code, "message": plain words}``.
+- ``POST /api/v1/reservations``: a reservation for the signed-in user, limited per user
+  (`limits`): an Entra ID token (`signin`, Microsoft 365) names its user as the organizer; an
+  Exchange identity token (`exchange_identity`, Exchange Server) proves a user but names no
+  address, so the body's ``organizer`` is recorded as a claim. Errors are
+  ``{"error": code, "message": plain words}``.
 
 The contract with the add-in's JavaScript: ``docs/reference/addin-api.md``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import ssl
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 from aiohttp import web
 
-from vmrsched.domain.instructions import join_url, placeholder_block
-from vmrsched.ports.store import StoreError
-from vmrsched.service.reserve import ReservationRefusedError, reserve
-from vmrsched.service.threads import in_thread
+from vmrsched.domain.instructions import placeholder_block
+from vmrsched.web.exchange_identity import ExchangeTokenRules, ExchangeTokenVerifier
 from vmrsched.web.files import StaticFiles, find_addin_root
 from vmrsched.web.limits import RateLimiter
-from vmrsched.web.manifest import ManifestError, build_manifest
-from vmrsched.web.payloads import read_at_most
-from vmrsched.web.signin import (
-    KeysUnavailableError,
-    SignInError,
-    TokenRules,
-    TokenVerifier,
-)
+from vmrsched.web.manifest import ManifestError, addin_urls, build_manifest
+from vmrsched.web.payloads import error
+from vmrsched.web.reservations_api import reservation_answer
+from vmrsched.web.signin import TokenRules, TokenVerifier
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +42,6 @@ if TYPE_CHECKING:
     from vmrsched.domain.templates import Rendered
     from vmrsched.ports.store import Store
     from vmrsched.service.clock import Clock
-    from vmrsched.service.reserve import Offer
     from vmrsched.service.rules import Rules
 
 log = structlog.get_logger(__name__)
@@ -57,10 +50,6 @@ API_PATH: Final = "/api/v1/reservations"
 OFFICE_JS: Final = "https://appsforoffice.microsoft.com"
 #: The marker the browser replaces with the placeholder token it makes.
 PLACEHOLDER_MARKER: Final = "{{placeholder_token}}"
-_REALM: Final = 'Bearer realm="vmrsched"'
-_MAX_BODY: Final = 16 * 1024
-#: What may not appear inside a quoted header value (RFC 9110 quoted-string).
-_HEADER_UNSAFE: Final = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,6 +62,7 @@ class AddinService:
     clock: Clock
     files: StaticFiles
     verifier: TokenVerifier | None
+    exchange_verifier: ExchangeTokenVerifier | None
     limiter: RateLimiter
     manifest: str | None
     manifest_problem: str
@@ -110,6 +100,9 @@ def addin_service(
 ) -> AddinService:
     """The add-in routes' state from the settings (no network: keys are fetched on first use)."""
     addin = settings.addin
+    context = None
+    if settings.exchange.ca_bundle is not None:
+        context = ssl.create_default_context(cafile=str(settings.exchange.ca_bundle))
     verifier = None
     if addin.api_client_id and addin.tenant_id:
         rules_for_tokens = TokenRules(
@@ -119,15 +112,19 @@ def addin_service(
             client_id=addin.client_id,
             authority_url=addin.authority_url,
         )
-        context = None
-        if settings.exchange.ca_bundle is not None:
-            context = ssl.create_default_context(cafile=str(settings.exchange.ca_bundle))
         verifier = TokenVerifier(rules_for_tokens, clock, ssl_context=context)
     manifest, problem = None, ""
     try:
         manifest = build_manifest(settings)
     except ManifestError as exc:
         problem = f"{exc} (fix: {exc.fix})"
+    exchange_verifier = None
+    if addin.exchange_metadata_urls and manifest is not None:
+        exchange_rules = ExchangeTokenRules(
+            metadata_urls=frozenset(addin.exchange_metadata_urls),
+            audience=addin_urls(settings).taskpane,
+        )
+        exchange_verifier = ExchangeTokenVerifier(exchange_rules, clock, ssl_context=context)
     placeholder = placeholder_block(
         rules.templates, PLACEHOLDER_MARKER, addin_server_domain=settings.web.addin_server_domain
     )
@@ -138,6 +135,7 @@ def addin_service(
         clock=clock,
         files=StaticFiles(files_root if files_root is not None else find_addin_root()),
         verifier=verifier,
+        exchange_verifier=exchange_verifier,
         limiter=RateLimiter(addin.rate_limit_per_minute, monotonic),
         manifest=manifest,
         manifest_problem=problem,
@@ -158,18 +156,11 @@ def add_routes(app: web.Application, service: AddinService) -> None:
     app.router.add_route("OPTIONS", API_PATH, preflight)
 
     async def close(app: web.Application) -> None:
-        verifier = app[ADDIN].verifier
-        if verifier is not None:
-            await verifier.close()
+        for verifier in (app[ADDIN].verifier, app[ADDIN].exchange_verifier):
+            if verifier is not None:
+                await verifier.close()
 
     app.on_cleanup.append(close)
-
-
-def error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    """The API's error answer."""
-    return web.json_response({"error": code, "message": message}, status=status, headers=headers)
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
@@ -211,15 +202,27 @@ async def config_json(request: web.Request) -> web.Response:
             "pane_title": addin.pane_title,
             "taskpane": addin.taskpane_label,
         },
-        "auth": {
-            "kind": "naa",
-            "client_id": addin.client_id,
-            "authority": f"{addin.authority_url.rstrip('/')}/{addin.tenant_id or 'organizations'}",
-            "scopes": [f"{addin.api_id_uri}/{addin.scope}"] if addin.api_id_uri else [],
-        },
+        "auth": _auth_document(service),
         "placeholder": {"html": service.placeholder.html, "text": service.placeholder.text},
     }
     return web.json_response(document, headers={"Cache-Control": "no-cache"})
+
+
+def _auth_document(service: AddinService) -> dict[str, Any]:
+    """How the add-in signs in: NAA (Microsoft 365), Exchange identity tokens (Exchange Server),
+    or NAA with the identity token as the fallback where Outlook has no NAA (hybrid)."""
+    addin = service.settings.addin
+    if service.verifier is None and service.exchange_verifier is not None:
+        return {"kind": "exchange_identity"}
+    document: dict[str, Any] = {
+        "kind": "naa",
+        "client_id": addin.client_id,
+        "authority": f"{addin.authority_url.rstrip('/')}/{addin.tenant_id or 'organizations'}",
+        "scopes": [f"{addin.api_id_uri}/{addin.scope}"] if addin.api_id_uri else [],
+    }
+    if service.exchange_verifier is not None:
+        document["fallback"] = "exchange_identity"
+    return document
 
 
 async def manifest_xml(request: web.Request) -> web.Response:
@@ -256,100 +259,7 @@ async def preflight(request: web.Request) -> web.Response:
 
 async def create_reservation(request: web.Request) -> web.Response:
     """``POST /api/v1/reservations``: a reservation for the signed-in user."""
-    response = await _reservation(request)
+    response = await reservation_answer(request.app[ADDIN], request)
     response.headers.update(_cors(request))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-async def _reservation(request: web.Request) -> web.Response:
-    service = request.app[ADDIN]
-    if service.verifier is None:
-        return error(
-            503,
-            "unavailable",
-            "sign-in for the add-in is not configured on the server ([addin] client_id)",
-        )
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        challenge = {"WWW-Authenticate": _REALM}
-        return error(401, "unauthorized", "sign in to reserve a VMR", challenge)
-    try:
-        user = await service.verifier.verify(token.strip())
-    except SignInError as exc:
-        log.warning("addin_token_refused", reason=exc.reason, remote=request.remote)
-        reason = _HEADER_UNSAFE.sub(" ", exc.reason)
-        described = f'{_REALM}, error="invalid_token", error_description="{reason}"'
-        return error(401, "unauthorized", exc.reason, {"WWW-Authenticate": described})
-    except KeysUnavailableError:
-        return error(503, "unavailable", "the sign-in service cannot be reached; try again")
-    wait = service.limiter.take(user.object_id)
-    if wait:
-        log.warning("addin_rate_limited", organizer=user.email, retry_after=wait)
-        return error(
-            429,
-            "rate_limited",
-            f"too many reservations; try again in {wait} seconds",
-            {"Retry-After": str(wait)},
-        )
-    problem = await _body_problem(request)
-    if problem:
-        return error(400, "bad_request", problem)
-    try:
-        offer = await in_thread(
-            lambda: reserve(service.store, service.rules, service.clock, user.email),
-            name="reserve",
-        )
-    except ReservationRefusedError as exc:
-        return error(403, "organizer_not_allowed", str(exc))
-    except StoreError as exc:
-        log.warning("addin_store_error", error=str(exc))
-        return error(503, "unavailable", "the reservation could not be stored; try again")
-    return web.json_response(_offer_document(service, offer), status=201)
-
-
-async def _body_problem(request: web.Request) -> str:
-    """Why the (optional) JSON body is unusable, or ''."""
-    if not request.can_read_body:
-        return ""
-    raw = await read_at_most(request.content, _MAX_BODY + 1)
-    if len(raw) > _MAX_BODY:
-        return "the request body is too large"
-    if not raw.strip():
-        return ""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return "the request body is not JSON"
-    if not isinstance(body, dict):
-        return "the request body must be a JSON object"
-    if not isinstance(body.get("subject", ""), str):
-        return "subject must be text"
-    for key in ("start", "end"):
-        value = body.get(key)
-        if value is None:
-            continue
-        try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            return f"{key} must be an ISO 8601 time with an offset"
-    return ""
-
-
-def _offer_document(service: AddinService, offer: Offer) -> dict[str, Any]:
-    reservation = offer.reservation
-    policy = service.rules.policy
-    link = join_url(policy.join_url_format, reservation.alias, reservation.numeric_alias)
-    return {
-        "alias": reservation.alias,
-        "numeric_alias": reservation.numeric_alias,
-        "alias_uuid": reservation.token_id,
-        "token": offer.token,
-        "join_url": link,
-        "location": link or reservation.alias,
-        "instructions": {"html": offer.instructions.html, "text": offer.instructions.text},
-        "resource_mailbox": service.settings.exchange.resource_mailbox,
-        "expires_at": reservation.expires.isoformat(),
-    }

@@ -1,11 +1,11 @@
-"""Request bodies read whole, up to a limit.
+"""Request bodies read whole, up to a limit; the API's error answer.
 
 ``StreamReader.read(n)`` answers with what has arrived so far, which may be less than the body:
 judging that part alone would call a body split across packets "not JSON" or let an oversized
 one slip past the size check.
 """
 
-from aiohttp import StreamReader
+from aiohttp import StreamReader, web
 
 
 async def read_at_most(content: StreamReader, limit: int) -> bytes:
@@ -17,3 +17,10 @@ async def read_at_most(content: StreamReader, limit: int) -> bytes:
             break
         raw += chunk
     return bytes(raw)
+
+
+def error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The API's error answer."""
+    return web.json_response({"error": code, "message": message}, status=status, headers=headers)

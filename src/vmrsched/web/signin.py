@@ -14,26 +14,23 @@ delegated scope (``api://.../access_as_user``). A token is accepted only when al
 - ``exp``/``nbf`` hold on our clock, with five minutes of skew;
 - ``oid`` and ``preferred_username`` (or ``upn``) name the user, who becomes the organizer.
 
-The metadata and keys are fetched when the first token arrives (never at import or start), kept
-for a day, and fetched again when a token names a key we do not have (keys roll over), at most
-once a minute so that made-up key ids cannot make us hammer Entra. When a fetch fails, calls are
-refused (503) without asking again for ten seconds, so an Entra outage is not asked once per call
-(nor are calls queued behind one ten-second timeout each); a token signed by a key we already
-have is still accepted while the daily refresh fails. A key entry that does not parse is skipped.
+The metadata and keys are fetched and kept as `keycache` says (lazily, a day, refetched for an
+unknown key at most once a minute, outages not asked once per call). A key entry that does not
+parse is skipped.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import jwt
 import structlog
+
+from vmrsched.web.keycache import JsonFetcher, KeyCache, KeySet, KeysUnavailableError
 
 if TYPE_CHECKING:
     import ssl
@@ -42,13 +39,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+__all__ = ["KeysUnavailableError", "SignInError", "TokenRules", "TokenVerifier", "User"]
+
 #: Clock skew tolerated on ``exp``/``nbf``.
 SKEW: Final = timedelta(minutes=5)
-KEYS_TTL: Final = timedelta(hours=24)
-REFRESH_GAP: Final = timedelta(minutes=1)
-#: After a failed fetch, how long calls are refused without asking Entra again.
-RETRY_GAP: Final = timedelta(seconds=10)
-FETCH_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _ALG_NAME = re.compile(r"[A-Za-z0-9]{1,12}")
 _FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError, jwt.PyJWTError)
@@ -60,10 +54,6 @@ class SignInError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class KeysUnavailableError(Exception):
-    """The tenant's OpenID metadata or keys could not be fetched (Entra or network down)."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +87,6 @@ class TokenRules:
         return frozenset({f"https://sts.windows.net/{self.tenant_id}/"})
 
 
-@dataclass
-class _KeySet:
-    issuer: str = ""
-    keys: dict[str, Any] = field(default_factory=dict)
-    fetched: datetime | None = None
-
-
 class TokenVerifier:
     """Checks bearer tokens of one tenant; fetches its keys lazily (see the module docstring)."""
 
@@ -112,17 +95,12 @@ class TokenVerifier:
     ) -> None:
         self.rules = rules
         self._clock = clock
-        self._ssl = ssl_context
-        self._keys = _KeySet()
-        self._failed: datetime | None = None
-        self._lock = asyncio.Lock()
-        self._session: aiohttp.ClientSession | None = None
+        self._http = JsonFetcher(ssl_context)
+        self._keys = KeyCache(self._fetch, clock, name="the tenant's keys")
 
     async def close(self) -> None:
         """Close the HTTP session used for the keys."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def verify(self, token: str) -> User:
         """The user ``token`` speaks for; SignInError when it must be refused."""
@@ -138,7 +116,9 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise SignInError("the token names no signing key")
-        key = await self._key(kid)
+        key = await self._keys.key(kid)
+        if key is None:
+            raise SignInError("the token is signed by a key the tenant does not publish")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -189,48 +169,12 @@ class TokenVerifier:
             raise SignInError("the token names no user with an e-mail address")
         return User(email=email, object_id=str(oid), tenant_id=str(claims["tid"]))
 
-    async def _key(self, kid: str) -> Any:
-        now = self._clock()
-        keys = self._keys
-        stale = keys.fetched is None or now - keys.fetched >= KEYS_TTL
-        unknown = kid not in keys.keys
-        may_refresh = keys.fetched is None or now - keys.fetched >= REFRESH_GAP
-        if stale or (unknown and may_refresh):
-            async with self._lock:
-                if self._keys is keys:  # nobody refreshed while we waited
-                    try:
-                        self._keys = await self._refresh(now)
-                    except KeysUnavailableError:
-                        if unknown:
-                            raise
-                        # Entra is unreachable at the daily refresh, and the token's key is one
-                        # it published: keys roll over slowly, so it still proves the signature.
-                        log.warning("signin_keys_kept", fetched=str(keys.fetched), kid=kid)
-        key = self._keys.keys.get(kid)
-        if key is None:
-            raise SignInError("the token is signed by a key the tenant does not publish")
-        return key
-
-    async def _refresh(self, now: datetime) -> _KeySet:
-        if self._failed is not None and now - self._failed < RETRY_GAP:
-            raise KeysUnavailableError("the tenant's keys could not be read moments ago")
-        try:
-            fetched = await self._fetch(now)
-        except KeysUnavailableError:
-            self._failed = now
-            raise
-        self._failed = None
-        return fetched
-
-    async def _fetch(self, now: datetime) -> _KeySet:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None
-            self._session = aiohttp.ClientSession(timeout=FETCH_TIMEOUT, connector=connector)
+    async def _fetch(self) -> KeySet:
         url = self.rules.metadata_url
         try:
-            metadata = await self._get_json(url)
+            metadata = await self._http.get(url)
             issuer = metadata.get("issuer", "")
-            jwks = await self._get_json(str(metadata["jwks_uri"]))
+            jwks = await self._http.get(str(metadata["jwks_uri"]))
             keys = _rsa_keys(jwks.get("keys", []))
             if not keys:
                 raise ValueError("the key set holds no usable RSA key")
@@ -238,17 +182,7 @@ class TokenVerifier:
             log.warning("signin_keys_unavailable", url=url, error=f"{type(exc).__name__}: {exc}")
             raise KeysUnavailableError(f"cannot read the tenant's keys from {url}") from exc
         log.info("signin_keys_fetched", url=url, keys=len(keys))
-        issuer = str(issuer).replace("{tenantid}", self.rules.tenant_id)
-        return _KeySet(issuer=issuer, keys=keys, fetched=now)
-
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        assert self._session is not None
-        async with self._session.get(url) as response:
-            response.raise_for_status()
-            document = json.loads(await response.text())
-        if not isinstance(document, dict):
-            raise TypeError(f"{url} did not answer a JSON object")
-        return document
+        return KeySet(keys=keys, issuer=str(issuer).replace("{tenantid}", self.rules.tenant_id))
 
 
 def _rsa_keys(entries: object) -> dict[str, Any]:

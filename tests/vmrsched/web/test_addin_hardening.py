@@ -21,10 +21,11 @@ from vmrsched.cli.edge import UsageError
 from vmrsched.config import ConfigError, VideoSettings
 from vmrsched.domain.aliases import AliasFormat
 from vmrsched.service.health import Health
-from vmrsched.web import signin
-from vmrsched.web.addin import API_PATH, _body_problem
+from vmrsched.web import keycache
+from vmrsched.web.addin import API_PATH
 from vmrsched.web.app import WebOptions, build_app
 from vmrsched.web.files import MAX_CACHED, StaticFiles
+from vmrsched.web.reservations_api import _read_body
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -57,7 +58,8 @@ async def test_a_body_arriving_in_pieces_is_judged_whole(
 
     loop.call_soon(rest)
     request = make_mocked_request("POST", API_PATH, payload=content)
-    assert await _body_problem(request) == expected
+    _, problem = await _read_body(request)
+    assert problem == expected
 
 
 @pytest.fixture
@@ -97,7 +99,7 @@ async def test_an_entra_outage_is_not_asked_again_for_every_call(
         )
         assert [answer.status for answer in answers] == [503] * 5
         assert len(asked) == 1
-        clock.advance(signin.RETRY_GAP)
+        clock.advance(keycache.RETRY_GAP)
         assert (await app.client.post(API_PATH, headers=headers)).status == 503
         assert len(asked) == 2
     finally:
@@ -247,7 +249,7 @@ async def test_known_keys_still_work_when_the_daily_refresh_fails(
     try:
         assert (await app.client.post(API_PATH, headers=bearer())).status == 201
         fake_entra.down = True
-        clock.advance(signin.KEYS_TTL)
+        clock.advance(keycache.KEYS_TTL)
         answer = await app.client.post(API_PATH, headers=bearer())
         assert answer.status == 201, await answer.text()
         assert fake_entra.asked == 2
@@ -255,7 +257,7 @@ async def test_known_keys_still_work_when_the_daily_refresh_fails(
         claims = json.loads(base64.urlsafe_b64decode(header + "=="))
         other = base64.urlsafe_b64encode(json.dumps({**claims, "kid": "new"}).encode())
         forged = f"{other.decode().rstrip('=')}.{payload}.{signature}"
-        clock.advance(signin.RETRY_GAP)
+        clock.advance(keycache.RETRY_GAP)
         unknown = await app.client.post(API_PATH, headers={"Authorization": f"Bearer {forged}"})
         assert unknown.status == 503
     finally:
