@@ -34,6 +34,7 @@ from exchangesim.ews import endpoint as ews_endpoint
 from exchangesim.ews.registry import load_operations
 from exchangesim.ews.soap import MAX_REQUEST_BYTES
 from exchangesim.graph import endpoint as graph_endpoint
+from exchangesim.identity.exchange_tokens import METADATA_PATH
 from exchangesim.webkeys import ADMIN_KEY, SIM_KEY, STOPPING_KEY
 
 if TYPE_CHECKING:
@@ -132,6 +133,12 @@ class RunningServer:
     def token_endpoint(self) -> str:
         """`<base>/<tenant id>/oauth2/v2.0/token`."""
         return f"{self.authority}/oauth2/v2.0/token"
+
+    @property
+    def auth_metadata_url(self) -> str:
+        """`<base>/autodiscover/metadata/json/1`: the `amurl` of the Exchange identity tokens
+        issued to clients that call EWS at `ews_url`."""
+        return f"{self.base_url}{METADATA_PATH}"
 
     def admin(self) -> admin.AdminClient:
         """A client for the `/_exchangesim/` admin routes."""

@@ -226,7 +226,9 @@ async def test_the_token_has_the_documented_header_and_claims(server: SimServer)
     assert GUID.match(context["msexchuid"])
     assert context["version"] == "ExIdTok.V1"
     assert (
-        context["amurl"] == f"https://127.0.0.1:{server.server.port}/autodiscover/metadata/json/1"
+        context["amurl"]
+        == server.server.auth_metadata_url
+        == f"https://127.0.0.1:{server.server.port}/autodiscover/metadata/json/1"
     )
 
 
