@@ -6,7 +6,8 @@ against exchangesim over HTTPS with the demo tenant and its add-in app registrat
 `OutlookPane` is the task pane from that service in Debian's Chromium, inside a stand-in for
 Outlook's compose form (``outlook_standin.js``): the Office.js appointment API, and the nested app
 authentication bridge that Office.js offers MSAL.js, whose broker hands the vendored MSAL.js
-tokens that exchangesim's token endpoint issues over HTTP (`user_token`).
+tokens that exchangesim's token endpoint issues over HTTP (`user_token`), and Exchange identity
+tokens that exchangesim issues over EWS (`outlook_tokens.identity_token`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 import requests
 
+from outlook_tokens import identity_token
 from vmrsched import bootstrap
 from vmrsched.cli.commands import web_options
 from vmrsched.cli.demo import free_listen
@@ -31,6 +33,7 @@ from vmrsched.config import settings_from_mapping
 from vmrsched.service.runtime import service_tasks
 from vmrsched.service.supervisor import Supervisor
 from vmrsched.web.app import build_app
+from vmrsched.web.manifest import manifest_id
 from vmrsched.web.server import web_task
 
 if TYPE_CHECKING:
@@ -85,6 +88,7 @@ class LiveVmrsched:
         *,
         listen: str | None = None,
         meetings: dict[str, Any] | None = None,
+        addin: dict[str, Any] | None = None,
     ) -> None:
         self.listen = listen or free_listen("127.0.0.1:0")
         raw = demo_settings(server, folder, self.listen)
@@ -95,6 +99,7 @@ class LiveVmrsched:
             "api_client_id": API_APP,
             "api_id_uri": API_ID_URI,
             "authority_url": server.base_url,
+            **(addin or {}),
         }
         self.settings = settings_from_mapping(raw, base=folder)
         self.components = bootstrap.build(self.settings)
@@ -197,6 +202,8 @@ class OutlookPane:
         self.hold_reservations = False
         self.context.route(OFFICE_JS, self._office_js)
         self.context.expose_function("vmrTestToken", self._token)
+        self.context.expose_function("vmrTestIdentityToken", self._identity_token)
+        self.addin_id = ""  # set by `open`: the manifest id Exchange knows the add-in by
         self.context.add_init_script(script=f"window.__outlookInit = {_json(item)};")
         self.context.route("**/api/v1/reservations", self._reservation)
 
@@ -221,7 +228,11 @@ class OutlookPane:
         token = user_token(self.server, self.user, client_id, scopes)
         return tampered(token) if mode == "tampered" else token
 
+    def _identity_token(self) -> str:
+        return identity_token(self.server, self.user, self.addin_id)
+
     def open(self, vmrsched: LiveVmrsched) -> None:
+        self.addin_id = manifest_id(vmrsched.settings)
         self.page.goto(f"{vmrsched.url}/addin/taskpane.html")
         self.page.wait_for_selector("#add-vmr:not([disabled])", timeout=WAIT_SECONDS * 1000)
 
