@@ -51,8 +51,3 @@ def identity_token(server: RunningServer, user: str, addin_id: str) -> str:
         msg = f"Exchange gave no identity token: {message}"
         raise AssertionError(msg)
     return value.text
-
-
-def metadata_url(server: RunningServer) -> str:
-    """The simulator's authentication metadata document (what its tokens' ``amurl`` names)."""
-    return f"{server.base_url.rstrip('/')}/autodiscover/metadata/json/1"

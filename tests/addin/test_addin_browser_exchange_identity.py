@@ -16,7 +16,6 @@ import pytest
 from addin_live import LiveVmrsched, OutlookPane
 from test_addin_full_loop import meeting_times, responses, send_what_the_addin_made
 
-from outlook_tokens import metadata_url
 from vmrsched.domain.meetings import MeetingRef
 from vmrsched.web.manifest import build_manifest
 
@@ -36,7 +35,7 @@ ALICE = "alice@contoso.com"
 def exchange_vmrsched(server: RunningServer, folder: Path, *, naa: bool) -> LiveVmrsched:
     """vmrsched trusting exchangesim's identity tokens (and Entra ID's too when ``naa``), with
     its manifest installed in exchangesim as Exchange's admin would (``New-App``)."""
-    addin: dict[str, object] = {"exchange_metadata_urls": [metadata_url(server)]}
+    addin: dict[str, object] = {"exchange_metadata_urls": [server.auth_metadata_url]}
     if not naa:
         addin |= {"client_id": "", "api_client_id": "", "api_id_uri": ""}
     live = LiveVmrsched(server, folder, addin=addin)

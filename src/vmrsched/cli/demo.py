@@ -54,6 +54,7 @@ from vmrsched.cli.demo_tenant import (
     RESOURCE,
     demo_settings,
     demo_simulator,
+    install_demo_addin,
     organizer_account,
 )
 from vmrsched.cli.edge import FAILED, OK
@@ -359,6 +360,7 @@ async def _demo(
     raw = demo_settings(server, folder, listen, api)
     (folder / "vmrsched.toml").write_text(_toml(raw), encoding="utf-8")
     settings = settings_from_mapping(raw, base=folder)
+    install_demo_addin(server, settings)
     components = bootstrap.build(settings)
     mailbox = bootstrap.open_mailbox(settings)
     web_url: list[str] = []

@@ -24,6 +24,7 @@ from exchangelib import (
 
 from exchangesim.sim import Simulator
 from exchangesim.tenant import demo_tenant
+from vmrsched.web.manifest import build_manifest
 from vmrsched.web.server import split_listen
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from exchangesim.server import RunningServer
     from exchangesim.tenant import Tenant
+    from vmrsched.config import Settings
 
 #: The vmrsched app registration of the demo tenant and its (fake, demo-only) working secret.
 DEMO_APP: Final = "522d29f1-c520-4cd7-bd5d-565f738f599b"
@@ -123,8 +125,18 @@ def _demo_addin(server: RunningServer, listen: str) -> dict[str, Any]:
             "api_client_id": DEMO_ADDIN_API,
             "api_id_uri": f"api://vmrsched.contoso.com/{DEMO_ADDIN_API}",
             "authority_url": server.base_url,
+            # Exchange Server's sign-in too (hybrid): the simulator issues identity tokens for
+            # the add-in once `install_demo_addin` has installed its manifest.
+            "exchange_metadata_urls": [server.auth_metadata_url],
         },
     }
+
+
+def install_demo_addin(server: RunningServer, settings: Settings) -> None:
+    """Install vmrsched's manifest in the simulator as an organization add-in (``New-App``), so
+    that Exchange identity tokens can be had for it; nothing without the add-in's settings."""
+    if settings.addin.exchange_metadata_urls and settings.web.public_url:
+        server.admin().install_addin(build_manifest(settings))
 
 
 def organizer_account(server: RunningServer, email: str) -> Account:

@@ -17,7 +17,7 @@ from addin_support import Clock, make_settings, start_addin_app
 from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from exchangesim.tenant import demo_tenant
-from outlook_tokens import identity_token, metadata_url
+from outlook_tokens import identity_token
 from vmrsched.web.manifest import build_manifest, manifest_id
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def on_premises_settings(tmp_path: Path, server: RunningServer) -> Settings:
         client_id="",
         api_client_id="",
         api_id_uri="",
-        exchange_metadata_urls=[metadata_url(server)],
+        exchange_metadata_urls=[server.auth_metadata_url],
     )
     exchange = replace(settings.exchange, ca_bundle=server.ca_file)
     return replace(settings, exchange=exchange)
