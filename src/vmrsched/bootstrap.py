@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from vmrsched.adapters.auth.documents import JsonDocuments
 from vmrsched.adapters.db import SqlStore
 from vmrsched.adapters.ews.client import EwsMailbox
 from vmrsched.adapters.ews.probe import EwsProbe
@@ -85,6 +86,12 @@ def open_setup_probe(settings: Settings) -> EwsProbe | GraphProbe:
     if settings.exchange.api is ExchangeApi.GRAPH:
         return GraphProbe(settings.exchange)
     return EwsProbe(settings.exchange)
+
+
+def open_document_probe(settings: Settings) -> JsonDocuments:
+    """The doctor's reads of the add-in's sign-in documents, trusting ``[exchange] ca_bundle``
+    as the web server's sign-in does."""
+    return JsonDocuments(settings.exchange.ca_bundle)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,9 @@
 
 Text: one line per check, ``PASS``/``WARN``/``FAIL``/``SKIP``, its id and what was found, the
 fix indented below. ``--json``: ``{"ok": bool, "checks": [{"id", "status", "summary", "fix"}]}``.
-Exit status 1 when any check failed, else 0.
+Exit status 1 when any check failed, else 0. The add-in's checks
+(`vmrsched.service.doctor_addin`) follow the Exchange ones; the manifest is built here (the web
+layer's `build_manifest`) and handed to them as facts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from vmrsched import bootstrap
 from vmrsched.cli.edge import FAILED, OK
 from vmrsched.config import ExchangeApi, load_installation_key
 from vmrsched.service.doctor import Diagnosis, DoctorRequest, diagnose
+from vmrsched.service.doctor_addin import AddinRequest, ManifestFacts, diagnose_addin
 from vmrsched.service.doctor_graph import diagnose_graph
+from vmrsched.web.manifest import ManifestError, addin_urls, build_manifest
 
 if TYPE_CHECKING:
     from vmrsched.config import Settings
@@ -76,8 +80,38 @@ def run_doctor(settings: Settings, options: DoctorOptions, out: TextIO) -> int:
             )
     finally:
         probe.close()
+    documents = bootstrap.open_document_probe(settings)
+    try:
+        diagnosis.checks += diagnose_addin(addin_request(settings), documents, now=now)
+    finally:
+        documents.close()
     print_diagnosis(diagnosis, out, as_json=options.as_json)
     return FAILED if diagnosis.failed else OK
+
+
+def addin_request(settings: Settings) -> AddinRequest:
+    """What the add-in's checks read: ``[addin]``, and whether the manifest builds."""
+    addin = settings.addin
+    try:
+        build_manifest(settings)
+        urls = addin_urls(settings)
+    except ManifestError as exc:
+        manifest = ManifestFacts(problem=str(exc), fix=exc.fix)
+    else:
+        # The pages' base, then the icons' and the support page's when they are elsewhere.
+        elsewhere = [u for u in (urls.icons, urls.support) if not _under(u, urls.base)]
+        manifest = ManifestFacts(urls=tuple(dict.fromkeys((urls.base, *elsewhere))))
+    return AddinRequest(
+        client_id=addin.client_id,
+        tenant_id=addin.tenant_id,
+        authority_url=addin.authority_url,
+        metadata_urls=addin.exchange_metadata_urls,
+        manifest=manifest,
+    )
+
+
+def _under(url: str, base: str) -> bool:
+    return url == base or url.startswith(f"{base}/")
 
 
 def print_diagnosis(diagnosis: Diagnosis, out: TextIO, *, as_json: bool) -> None:

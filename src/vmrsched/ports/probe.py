@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from vmrsched.ports.mailbox import MailboxError
 
@@ -103,8 +103,24 @@ class SetupProbe(Protocol):
         ...
 
 
+class DocumentProbe(Protocol):
+    """Fetches the public JSON documents the add-in's sign-ins read (Entra ID's OpenID metadata
+    and key set, Exchange's authentication metadata), as vmrsched's web server does: anonymous
+    GET, no redirects followed, server certificates checked against ``[exchange] ca_bundle``."""
+
+    def json_document(self, url: str) -> dict[str, Any]:
+        """The JSON object at ``url``; `ProbeError` with reason ``UNREACHABLE`` when there is no
+        answer or not a 200, ``OTHER`` when the answer is not a JSON object."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
 __all__ = [
     "CalendarFacts",
+    "DocumentProbe",
     "MeetingOutcome",
     "MeetingProbe",
     "ProbeError",

@@ -31,8 +31,6 @@ The documents are fetched and kept as `keycache` says.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -44,14 +42,15 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import jwt
 import structlog
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from vmrsched.domain.signing_keys import signing_certificates
 from vmrsched.web.keycache import JsonFetcher, KeyCache, KeySet, KeysUnavailableError
 from vmrsched.web.signin import SKEW, SignInError
 
 if TYPE_CHECKING:
     import ssl
+
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
     from vmrsched.service.clock import Clock
 
@@ -62,7 +61,6 @@ EXCHANGE_APP: Final = "00000002-0000-0ff1-ce00-000000000000"
 VERSION: Final = "ExIdTok.V1"
 _X5T = re.compile(r"[A-Za-z0-9_-]{27}")  # base64url of a 20-byte SHA-1, unpadded
 _FETCH_ERRORS = (aiohttp.ClientError, TimeoutError, KeyError, TypeError, ValueError)
-_MAX_KEYS = 16
 
 
 @dataclass(frozen=True)
@@ -220,20 +218,7 @@ def _app_context(value: object) -> dict[str, str]:
 def certificate_keys(entries: object) -> dict[str, RSAPublicKey]:
     """The RSA public keys of a metadata document's signing certificates, by SHA-1 thumbprint
     (base64url, as a token's ``x5t``). An entry that does not parse is skipped (and logged)."""
-    keys: dict[str, RSAPublicKey] = {}
-    for entry in entries[:_MAX_KEYS] if isinstance(entries, list) else ():
-        if not isinstance(entry, dict) or entry.get("usage", "signing") != "signing":
-            continue
-        value = entry.get("keyvalue")
-        if not isinstance(value, dict) or value.get("type") != "x509Certificate":
-            continue
-        try:
-            der = base64.b64decode(str(value.get("value", "")), validate=True)
-            public = x509.load_der_x509_certificate(der).public_key()
-        except (binascii.Error, ValueError) as exc:
-            log.warning("exchange_certificate_skipped", error=type(exc).__name__)
-            continue
-        if isinstance(public, RSAPublicKey):
-            thumbprint = base64.urlsafe_b64encode(hashlib.sha1(der, usedforsecurity=False).digest())
-            keys[thumbprint.rstrip(b"=").decode()] = public
-    return keys
+    found = signing_certificates(entries)
+    for error in found.skipped:
+        log.warning("exchange_certificate_skipped", error=error)
+    return {certificate.thumbprint: certificate.public_key for certificate in found.certificates}

@@ -30,6 +30,7 @@ import aiohttp
 import jwt
 import structlog
 
+from vmrsched.domain.signing_keys import jwks_signing_keys
 from vmrsched.web.keycache import JsonFetcher, KeyCache, KeySet, KeysUnavailableError
 
 if TYPE_CHECKING:
@@ -188,12 +189,7 @@ class TokenVerifier:
 def _rsa_keys(entries: object) -> dict[str, Any]:
     """The RSA signing keys of a JWKS ``keys`` list by ``kid``; an entry that does not parse is
     skipped (and logged), so one odd key cannot lock every user out."""
-    keys: dict[str, Any] = {}
-    for jwk in entries if isinstance(entries, list) else ():
-        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid"):
-            continue
-        try:
-            keys[str(jwk["kid"])] = jwt.PyJWK.from_dict(jwk, algorithm="RS256").key
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
-            log.warning("signin_key_skipped", kid=str(jwk["kid"]), error=type(exc).__name__)
-    return keys
+    found = jwks_signing_keys(entries)
+    for kid, error in found.skipped:
+        log.warning("signin_key_skipped", kid=kid, error=error)
+    return found.keys

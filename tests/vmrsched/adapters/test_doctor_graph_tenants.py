@@ -39,6 +39,7 @@ from vmrsched.cli.main import main
 from vmrsched.config import settings_from_mapping
 from vmrsched.config.keys import ensure_installation_key
 from vmrsched.ports.mailbox import InstallationMarker
+from vmrsched.service.doctor_addin import ADDIN_CHECK_IDS
 from vmrsched.service.doctor_graph import GRAPH_CHECK_IDS
 
 if TYPE_CHECKING:
@@ -221,13 +222,13 @@ def test_each_broken_graph_tenant_fails_or_warns_its_own_check(
     server = serve(case.tenant)
     status, document = run(server, tmp_path, organizer=case.organizer, **case.config)
     checks = {c["id"]: c for c in document["checks"]}
-    assert list(checks) == list(GRAPH_CHECK_IDS)
+    assert list(checks) == list(GRAPH_CHECK_IDS + ADDIN_CHECK_IDS)
     others = assert_expected_verdicts(checks, case.expected)
     if name == "tenant-wide consent":
         assert "Microsoft Graph application permissions" in checks["scope.outsider"]["fix"]
         assert "full_access_as_app" not in checks["scope.outsider"]["fix"]
     if name in ("correct", "secret expiring soon", "Default calendar permission not None"):
-        assert {i for i, s in others.items() if s != "pass"} == set(), checks
+        assert {i for i, s in others.items() if s != "pass"} == set(ADDIN_CHECK_IDS), checks
         assert "vmrsched run will claim it" in checks["installation.marker"]["summary"]
     failed = any(v == "fail" for v, _ in case.expected.values())
     assert document["ok"] is not failed
@@ -279,7 +280,7 @@ def test_the_command_line_runs_the_graph_doctor_on_a_demo_like_tenant(
     printed = capsys.readouterr().out
     document = json.loads(printed)
     assert document["ok"] is True
-    assert [c["id"] for c in document["checks"]] == list(GRAPH_CHECK_IDS)
+    assert [c["id"] for c in document["checks"]] == list(GRAPH_CHECK_IDS + ADDIN_CHECK_IDS)
     assert VMRSCHED_SECRET not in printed
 
 
