@@ -110,7 +110,8 @@ class DocumentProbe(Protocol):
 
     def json_document(self, url: str) -> dict[str, Any]:
         """The JSON object at ``url``; `ProbeError` with reason ``UNREACHABLE`` when there is no
-        answer or not a 200, ``OTHER`` when the answer is not a JSON object."""
+        answer (network, TLS, timeout, HTTP 5xx), ``OTHER`` when the answer is another status
+        than 200 (the message names it) or not a JSON object."""
         ...
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from vmrsched.domain.signing_keys import jwks_signing_keys, signing_certificates
-from vmrsched.ports.probe import ProbeError
+from vmrsched.ports.probe import ProbeError, Refusal
 from vmrsched.service.doctor_checks import Check, Status
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def m365_signin_check(request: AddinRequest, documents: DocumentProbe) -> Check:
             check_id,
             Status.FAIL,
             f"the tenant's OpenID metadata cannot be read: {exc}",
-            f"{_TENANT_FIX}; {exc.fix}" if exc.fix else _TENANT_FIX,
+            exc.fix or (_reach_fix(url) if exc.reason is Refusal.UNREACHABLE else _TENANT_FIX),
         )
     issuer = str(metadata.get("issuer", "")).replace("{tenantid}", tenant)
     segments = {part.casefold() for part in urlsplit(issuer).path.split("/")}
@@ -195,7 +195,12 @@ def m365_signin_check(request: AddinRequest, documents: DocumentProbe) -> Check:
     try:
         key_set = documents.json_document(jwks_uri)
     except ProbeError as exc:
-        return Check(check_id, Status.FAIL, f"the tenant's key set cannot be read: {exc}", exc.fix)
+        return Check(
+            check_id,
+            Status.FAIL,
+            f"the tenant's key set cannot be read: {exc}",
+            exc.fix or _reach_fix(jwks_uri),
+        )
     found = jwks_signing_keys(key_set.get("keys"))
     if not found.keys:
         return Check(
@@ -251,7 +256,8 @@ def _document_verdict(url: str, documents: DocumentProbe, now: datetime) -> Docu
     try:
         document = documents.json_document(url)
     except ProbeError as exc:
-        return DocumentVerdict(Status.FAIL, f"cannot be read: {exc}", exc.fix)
+        shown = str(exc) if url in str(exc) else f"{url} cannot be read: {exc}"
+        return DocumentVerdict(Status.FAIL, shown, exc.fix or _metadata_fix(url))
     return certificate_verdict(url, signing_certificates(document.get("keys")), now)
 
 
@@ -294,6 +300,21 @@ def certificate_verdict(url: str, found: Certificates, now: datetime) -> Documen
     return DocumentVerdict(
         Status.PASS,
         f"{url}: {found_text} is valid until {newest.not_after:%Y-%m-%d} ({_count(days, 'day')})",
+    )
+
+
+def _reach_fix(url: str) -> str:
+    return (
+        f"check that this host reaches {url} (DNS, firewall, proxy); for a private CA set "
+        "[exchange] ca_bundle"
+    )
+
+
+def _metadata_fix(url: str) -> str:
+    return (
+        f"check that {url} is Exchange's authentication metadata document "
+        "(https://<Exchange host>/autodiscover/metadata/json/1, the amurl of your users' "
+        "identity tokens)"
     )
 
 

@@ -10,6 +10,7 @@ becomes a `ProbeError` in plain words; the document's content is never logged.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
 import requests
@@ -45,12 +46,13 @@ class JsonDocuments:
                 if response.status_code != requests.codes.ok:
                     where = response.headers.get("Location", "")
                     moved = f" to {where}" if where and response.is_redirect else ""
+                    server_error = response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
                     raise ProbeError(
                         f"{url} answered HTTP {response.status_code}{moved}",
-                        reason=Refusal.UNREACHABLE,
+                        reason=Refusal.UNREACHABLE if server_error else Refusal.OTHER,
                         fix="give the document's own URL (redirects are not followed)"
                         if moved
-                        else _CA_FIX,
+                        else "",
                     )
                 body = response.raw.read(MAX_BYTES + 1, decode_content=True)
         except requests.exceptions.SSLError as exc:
