@@ -28,9 +28,11 @@ from exchangesim.server import start_in_thread
 from exchangesim.sim import Simulator
 from exchangesim.tenant import demo_tenant
 from signing_documents import certificate, certificate_entry, metadata_document
+from vmrsched.adapters.auth.documents import JsonDocuments
 from vmrsched.cli.demo_tenant import demo_settings
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
 from vmrsched.config import settings_from_mapping
+from vmrsched.ports.probe import ProbeError, Refusal
 from vmrsched.service.doctor import CHECK_IDS
 from vmrsched.service.doctor_addin import ADDIN_CHECK_IDS
 
@@ -58,6 +60,7 @@ class DocumentServer:
 
     def __init__(self) -> None:
         self.documents: dict[str, dict[str, Any]] = {}
+        self.answers: dict[str, Callable[[], web.StreamResponse]] = {}  # other answers, by path
         self.port = 0
 
     def url(self, path: str = METADATA_PATH) -> str:
@@ -65,6 +68,8 @@ class DocumentServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     async def answer(self, request: web.Request) -> web.StreamResponse:
+        if request.path in self.answers:
+            return self.answers[request.path]()
         document = self.documents.get(request.path)
         if document is None:
             raise web.HTTPNotFound
@@ -266,3 +271,59 @@ def test_an_unknown_tenant_fails_the_microsoft_365_sign_in(
     assert UNKNOWN_TENANT in check["summary"]
     assert "tenant_id" in check["fix"]
     assert status == 1
+
+
+def test_the_adapter_reads_a_json_document_over_tls_trusting_only_the_ca_bundle(
+    exchange: RunningServer,
+) -> None:
+    """With exchangesim's CA the document is read; without it (the system's store) the TLS
+    failure is UNREACHABLE, named as TLS, with the ca_bundle fix."""
+    trusting = JsonDocuments(exchange.ca_file)
+    try:
+        document = trusting.json_document(exchange.auth_metadata_url)
+    finally:
+        trusting.close()
+    assert document["keys"][0]["usage"] == "signing"
+    default = JsonDocuments(None)
+    try:
+        with pytest.raises(ProbeError) as refused:
+            default.json_document(exchange.auth_metadata_url)
+    finally:
+        default.close()
+    assert refused.value.reason is Refusal.UNREACHABLE
+    assert "TLS failed" in str(refused.value)
+    assert "ca_bundle" in refused.value.fix
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason", "phrase"),
+    [
+        (
+            lambda: web.Response(status=302, headers={"Location": "/elsewhere"}),
+            Refusal.OTHER,
+            "answered HTTP 302 to /elsewhere",
+        ),
+        (lambda: web.Response(text="<html>sign in</html>"), Refusal.OTHER, "not answer a JSON"),
+        (lambda: web.json_response(["a", "list"]), Refusal.OTHER, "not answer a JSON object"),
+        (lambda: web.Response(status=404), Refusal.OTHER, "answered HTTP 404"),
+        (lambda: web.Response(status=503), Refusal.UNREACHABLE, "answered HTTP 503"),
+    ],
+)
+def test_the_adapter_refuses_what_is_not_a_json_document_in_plain_words(
+    little_server: DocumentServer,
+    answer: Callable[[], web.StreamResponse],
+    reason: Refusal,
+    phrase: str,
+) -> None:
+    """Redirects are not followed (as the web server's sign-in does not follow them); an HTML
+    page, a JSON list or a 4xx is OTHER; a 5xx is UNREACHABLE; each message names the URL."""
+    little_server.answers[METADATA_PATH] = answer
+    documents = JsonDocuments(None)
+    try:
+        with pytest.raises(ProbeError) as refused:
+            documents.json_document(little_server.url())
+    finally:
+        documents.close()
+    assert refused.value.reason is reason
+    assert phrase in str(refused.value)
+    assert little_server.url() in str(refused.value)
