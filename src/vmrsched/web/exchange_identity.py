@@ -14,9 +14,9 @@ https://learn.microsoft.com/office/dev/add-ins/outlook/validate-an-identity-toke
   know which Exchange it trusts, and nothing else is ever fetched (a token cannot make us call an
   address of its choosing);
 - it is signed (RS256) by the certificate of that document whose SHA-1 thumbprint is the
-  header's ``x5t``; the thumbprint is computed from the certificate itself, not read from the
-  document's ``keyinfo`` (whose field name Microsoft's pages give both as ``x5t`` and
-  ``x5tThumbprint``);
+  header's ``x5t``, and that certificate is within its validity dates now; the thumbprint is
+  computed from the certificate itself, not read from the document's ``keyinfo`` (whose field
+  name Microsoft's pages give both as ``x5t`` and ``x5tThumbprint``);
 - ``aud`` is the add-in's URL (the manifest's task pane, the first ``SourceLocation`` of its
   ``FormSettings``), ``iss`` is Exchange's (``00000002-0000-0ff1-ce00-000000000000@...``);
 - ``nbf``/``exp`` (numbers or decimal strings) hold on our clock, with five minutes of skew.
@@ -50,8 +50,7 @@ from vmrsched.web.signin import SKEW, SignInError
 if TYPE_CHECKING:
     import ssl
 
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
+    from vmrsched.domain.signing_keys import SigningCertificate
     from vmrsched.service.clock import Clock
 
 log = structlog.get_logger(__name__)
@@ -141,13 +140,15 @@ class ExchangeTokenVerifier:
         cache = self._caches.get(metadata_url)
         if cache is None:
             raise SignInError("the token comes from an Exchange server this service does not trust")
-        key = await cache.key(x5t)
-        if key is None:
+        certificate = await cache.key(x5t)
+        if certificate is None:
             raise SignInError("the token is signed by a certificate its Exchange does not publish")
+        if not certificate.valid_at(self._clock()):
+            raise SignInError("the token is signed by a certificate outside its validity dates")
         try:
             jwt.decode(
                 token,
-                key,
+                certificate.public_key,
                 algorithms=["RS256"],
                 options={
                     "verify_exp": False,  # checked below on our clock, also as strings
@@ -215,10 +216,10 @@ def _app_context(value: object) -> dict[str, str]:
     return {key: str(item).strip() for key, item in found.items()}
 
 
-def certificate_keys(entries: object) -> dict[str, RSAPublicKey]:
-    """The RSA public keys of a metadata document's signing certificates, by SHA-1 thumbprint
-    (base64url, as a token's ``x5t``). An entry that does not parse is skipped (and logged)."""
+def certificate_keys(entries: object) -> dict[str, SigningCertificate]:
+    """A metadata document's RSA signing certificates by SHA-1 thumbprint (base64url, as a
+    token's ``x5t``). An entry that does not parse is skipped (and logged)."""
     found = signing_certificates(entries)
     for error in found.skipped:
         log.warning("exchange_certificate_skipped", error=error)
-    return {certificate.thumbprint: certificate.public_key for certificate in found.certificates}
+    return {certificate.thumbprint: certificate for certificate in found.certificates}

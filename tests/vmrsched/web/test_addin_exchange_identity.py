@@ -317,6 +317,15 @@ async def test_a_renewed_certificate_is_picked_up(
     assert (await post(on_premises, identity_token(renewed, amurl, clock()), ORGANIZER))[0] == 201
 
 
+async def test_a_token_signed_by_an_expired_certificate_is_refused(
+    on_premises: AddinApp, amurl: str, exchange_host: ExchangeHost
+) -> None:
+    """A certificate the document still lists but whose validity ended does not vouch any more."""
+    expired = make_certificate(NOW - timedelta(days=365 * 6))
+    exchange_host.certificates.append(expired)
+    await refused(on_premises, identity_token(expired, amurl, NOW), "validity dates")
+
+
 @pytest.mark.parametrize("alg", ["none", "HS256"])
 async def test_tokens_not_signed_with_rs256_are_refused(
     on_premises: AddinApp, certificate: Certificate, amurl: str, alg: str
