@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING, Final
 import aiohttp
 from lxml import etree
 
+from exchangesim.ews.event_stream import Batch, MailboxEvent, Position, encode_watermark
 from exchangesim.ews.subscriptions import (
     PUSH_FIRST_RETRY_SECONDS,
-    Batch,
-    MailboxEvent,
-    Position,
     Subscription,
     SubscriptionRegistry,
     Waker,
-    encode_watermark,
     registry_for,
 )
 from exchangesim.ews.xml import (

@@ -1,8 +1,9 @@
 """Notifications: Subscribe, GetEvents, GetStreamingEvents, Unsubscribe.
 
-- `Subscribe` makes a pull, push or streaming subscription (`subscriptions.py` holds them) on
-  some folders (`FolderIds`) or the whole mailbox (`SubscribeToAllFolders`), for some
-  `EventTypes`, optionally resuming at a `Watermark`. Pull and push answers carry the starting
+- `Subscribe` makes a pull, push or streaming subscription (`subscriptions.py` holds them,
+  `event_stream.py` their events and watermarks) on some folders (`FolderIds`) or the whole
+  mailbox (`SubscribeToAllFolders`), for some `EventTypes`, optionally resuming at a
+  `Watermark`. Pull and push answers carry the starting
   watermark; streaming answers only the id (`Subscribe-Streaming.response.xml`).
 - `GetEvents` (pull) returns up to 50 events after the given watermark with `PreviousWatermark`
   and `MoreEvents`, or one `StatusEvent` when nothing happened, and restarts the subscription's
@@ -26,6 +27,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from exchangesim.ews.event_stream import Batch, Position, decode_watermark, encode_watermark
 from exchangesim.ews.faults import (
     EwsError,
     error_from,
@@ -34,21 +36,17 @@ from exchangesim.ews.faults import (
     schema_validation,
 )
 from exchangesim.ews.notifications import Lookup, start_push, wait, write_notification
+from exchangesim.ews.notify_faults import subscription_error
 from exchangesim.ews.registry import operation
 from exchangesim.ews.subscriptions import (
     KEEPALIVE_SECONDS,
     MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    Batch,
     Connection,
-    Position,
     Subscription,
     SubscriptionKind,
     SubscriptionRegistry,
-    decode_watermark,
-    encode_watermark,
     owner_of,
     registry_for,
-    subscription_error,
 )
 from exchangesim.ews.xml import (
     M_NS,

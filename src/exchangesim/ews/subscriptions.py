@@ -2,20 +2,14 @@
 
 One `SubscriptionRegistry` per simulator (`registry_for(sim)`) holds every pull, push and
 streaming subscription and every open streaming connection. It never copies events: a
-subscription is a filter (folders, event types) plus a cursor into the store's event log
-(`Store.events_since`), so resuming from a watermark, re-reading after a lost answer and
-catching up after a reconnect are the same operation. The store's change listener only wakes the
-connections (and push senders) of the mailbox that changed.
+subscription is a filter (folders, event types) plus a cursor into the mailbox's event stream
+(`event_stream.py`: positions, watermarks, the EWS events of a store change), so resuming from a
+watermark, re-reading after a lost answer and catching up after a reconnect are the same
+operation. The store's change listener only wakes the connections (and push senders) of the
+mailbox that changed.
 
 Exchange's rules kept here (Microsoft sources in docs/exchangesim.md, "Subscribe"):
 
-- one `ChangeEvent` becomes several EWS events, as on Exchange: an item created in a folder is a
-  `CreatedEvent` (+ `NewMailEvent` for delivered mail) and a `ModifiedEvent` of the folder with
-  its `UnreadCount`; a change of a calendar item also fires `FreeBusyChangedEvent`
-  ("how-to-stream-notifications..." sample; "a single user action often results in the creation
-  of multiple notifications");
-- a watermark names a position in one mailbox's event stream: 29 bytes like Exchange Online's
-  (`01000000` + mailbox GUID + 8-byte sequence + 1-byte sub-event), base64;
 - limits as Exchange Online has them: 20 subscriptions per mailbox
   (`ErrorExceededSubscriptionCount`), 10 open streaming connections per mailbox
   (`ErrorExceededConnectionCount`), 200 subscriptions per connection, 50 events per
@@ -32,40 +26,28 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import contextlib
 import secrets
 import threading
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
-from exchangesim.ews.faults import EwsError
-from exchangesim.ews.ops_misc import mailbox_guid
-from exchangesim.store.errors import ExpiredWatermark, StoreError
+from exchangesim.ews.event_stream import AFTER_ALL, Batch, MailboxEvent, Position, expand
+from exchangesim.ews.notify_faults import subscription_error
+from exchangesim.store.errors import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from datetime import datetime
 
     from exchangesim.identity import Principal
     from exchangesim.sim import Simulator
     from exchangesim.store import ChangeEvent, Store
 
 SubscriptionKind = Literal["pull", "push", "streaming"]
-Position = tuple[int, int]
-"""(store event sequence, sub-event index): where an EWS event sits in a mailbox's stream."""
-
-EVENT_TYPES: Final = (
-    "CopiedEvent",
-    "CreatedEvent",
-    "DeletedEvent",
-    "ModifiedEvent",
-    "MovedEvent",
-    "NewMailEvent",
-    "FreeBusyChangedEvent",
-)
 MAX_SUBSCRIPTIONS_PER_MAILBOX: Final = 20
 MAX_CONNECTIONS_PER_MAILBOX: Final = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION: Final = 200
@@ -78,42 +60,7 @@ KEEPALIVE_SECONDS: Final = 45.0
 #: First push retry after 30 s, doubling (web-service-reference/statusfrequency).
 PUSH_FIRST_RETRY_SECONDS: Final = 30.0
 
-#: Sub-event indexes: a store event's own EWS event, then the ones derived from it.
-_MAIN, _FREE_BUSY, _FOLDER, _OLD_FOLDER = 0, 1, 2, 3
-_AFTER_ALL: Final = 255
-_WATERMARK_HEAD: Final = b"\x01\x00\x00\x00"
 _SERVER_NAME: Final = b"exchangesim01.prod.exchangesim.local"
-
-MESSAGES: Final[dict[str, str]] = {
-    # Texts of the EWS Managed API ServiceError reference (web-service-reference/responsecode).
-    "ErrorEventNotFound": "The watermark used for creating this subscription was not found.",
-    "ErrorExceededConnectionCount": (
-        "You have exceeded the available concurrent connections for your account. Try again "
-        "once your other requests have completed."
-    ),
-    "ErrorExceededSubscriptionCount": (
-        "You have exceeded the available subscriptions for your account. Remove unnecessary "
-        "subscriptions and try your request again."
-    ),
-    "ErrorInvalidPullSubscriptionId": (
-        "SubscriptionId is invalid. Subscription is not a pull subscription."
-    ),
-    "ErrorInvalidPushSubscriptionUrl": "URL specified for push subscription is invalid.",
-    "ErrorInvalidSubscription": "Subscription is invalid.",
-    "ErrorInvalidSubscriptionRequest": (
-        "A subscription can only be established on a single public folder or on folders from a "
-        "single mailbox."
-    ),
-    "ErrorInvalidWatermark": "The watermark is invalid.",
-    "ErrorSubscriptionDelegateAccessNotSupported": (
-        "Subscriptions are not supported for delegate user access."
-    ),
-}
-
-
-def subscription_error(code: str, message: str | None = None) -> EwsError:
-    """An `EwsError` with Exchange's text for a notification response code."""
-    return EwsError(code, message if message is not None else MESSAGES.get(code))
 
 
 def owner_of(principal: Principal) -> str:
@@ -128,31 +75,6 @@ def owner_of(principal: Principal) -> str:
     return f"user:{(principal.upn or principal.oid or '').casefold()}"
 
 
-# --- watermarks ---------------------------------------------------------------------------------
-
-
-def encode_watermark(mailbox: str, position: Position) -> str:
-    """The watermark of `position` in `mailbox`'s event stream."""
-    seq, sub = position
-    raw = (
-        _WATERMARK_HEAD + mailbox_guid(mailbox).bytes_le + seq.to_bytes(8, "little") + bytes([sub])
-    )
-    return base64.b64encode(raw).decode("ascii")
-
-
-def decode_watermark(mailbox: str, text: str) -> Position:
-    """The position a watermark names; `ErrorInvalidWatermark` for anything not issued for
-    `mailbox` by this simulator."""
-    try:
-        raw = base64.b64decode(text.strip().encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise subscription_error("ErrorInvalidWatermark") from exc
-    guid = mailbox_guid(mailbox).bytes_le
-    if len(raw) != 29 or not raw.startswith(_WATERMARK_HEAD) or raw[4:20] != guid:
-        raise subscription_error("ErrorInvalidWatermark")
-    return int.from_bytes(raw[20:28], "little"), raw[28]
-
-
 def _subscription_id() -> str:
     """A new id shaped like Exchange Online's: length-prefixed server name, a GUID, 8 bytes."""
     raw = (
@@ -163,117 +85,6 @@ def _subscription_id() -> str:
         + secrets.token_bytes(8)
     )
     return base64.b64encode(raw).decode("ascii")
-
-
-# --- events -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MailboxEvent:
-    """One EWS notification event, before it is written as XML.
-
-    Item events carry `item_id`; folder events `folder_id` (the folder itself). `parent_id` is
-    the parent folder (None: look it up when writing, for derived folder events). Moved and
-    copied events also carry where the object was.
-    """
-
-    event_type: str
-    position: Position
-    time: datetime
-    item_id: str | None = None
-    folder_id: str | None = None
-    parent_id: str | None = None
-    old_item_id: str | None = None
-    old_folder_id: str | None = None
-    old_parent_id: str | None = None
-    unread_count: bool = False
-
-    def folders(self) -> tuple[str, ...]:
-        """The folders a folder filter compares with: parent, former parent, the folder itself."""
-        found = (self.parent_id, self.old_parent_id, self.folder_id)
-        return tuple(f for f in found if f is not None)
-
-
-def expand(
-    change: ChangeEvent, calendar_id: str | None, *, new_mail_follows: bool = False
-) -> list[MailboxEvent]:
-    """The EWS events one store change fires, in position order.
-
-    Delivered mail is a `Created` store event followed by a `NewMail` one; the folder's
-    `ModifiedEvent` then comes after the `NewMailEvent`, as in Exchange's streaming sample
-    (CreatedEvent, NewMailEvent, ModifiedEvent of the folder).
-    """
-    seq, when = change.watermark, change.time
-    if change.item_id is None:  # a folder was created, changed or deleted
-        if change.parent_folder_id is None:
-            return []  # the root has no parent to report
-        return [
-            MailboxEvent(
-                f"{change.kind}Event",
-                (seq, _MAIN),
-                when,
-                folder_id=change.folder_id,
-                parent_id=change.parent_folder_id,
-                unread_count=change.kind == "Modified",
-            )
-        ]
-    events = [
-        MailboxEvent(
-            f"{change.kind}Event",
-            (seq, _MAIN),
-            when,
-            item_id=change.item_id,
-            parent_id=change.folder_id,
-            old_item_id=change.old_item_id if change.kind in ("Moved", "Copied") else None,
-            old_parent_id=change.old_folder_id if change.kind in ("Moved", "Copied") else None,
-        )
-    ]
-    in_calendar = calendar_id is not None and calendar_id in (
-        change.folder_id,
-        change.old_folder_id,
-    )
-    if in_calendar and change.kind in ("Created", "Modified", "Deleted", "Moved"):
-        events.append(
-            MailboxEvent(
-                "FreeBusyChangedEvent",
-                (seq, _FREE_BUSY),
-                when,
-                item_id=change.item_id,
-                parent_id=change.folder_id,
-            )
-        )
-    counts_changed = change.kind in ("Deleted", "Moved", "Copied", "NewMail") or (
-        change.kind == "Created" and not new_mail_follows
-    )
-    if counts_changed:
-        # The folder's counts changed: Exchange reports the folder as modified too.
-        events.append(
-            MailboxEvent(
-                "ModifiedEvent", (seq, _FOLDER), when, folder_id=change.folder_id, unread_count=True
-            )
-        )
-        if change.kind == "Moved" and change.old_folder_id:
-            events.append(
-                MailboxEvent(
-                    "ModifiedEvent",
-                    (seq, _OLD_FOLDER),
-                    when,
-                    folder_id=change.old_folder_id,
-                    unread_count=True,
-                )
-            )
-    return events
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What a subscription has to hear next: `events` (at most one notification's worth),
-    whether `more` wait, and `upto`, where the next read starts (the last event given, or, when
-    nothing is left, everything read so far, so filtered-out changes are not read again)."""
-
-    events: list[MailboxEvent]
-    more: bool
-    upto: Position
 
 
 # --- subscriptions and connections --------------------------------------------------------------
@@ -375,12 +186,12 @@ class SubscriptionRegistry:
 
     def now_position(self) -> Position:
         """The position after everything that has happened so far."""
-        return self.store.watermark(), _AFTER_ALL
+        return self.store.watermark(), AFTER_ALL
 
     def check_position(self, position: Position) -> None:
         """`ExpiredWatermark` when the event log no longer reaches back to `position`."""
         seq, sub = position
-        self.store.events_since(seq if sub == _AFTER_ALL else max(seq - 1, 0))
+        self.store.events_since(seq if sub == AFTER_ALL else max(seq - 1, 0))
 
     def calendar_of(self, mailbox: str) -> str | None:
         """The id of the mailbox's Calendar folder (cached: distinguished ids never change)."""
@@ -400,7 +211,7 @@ class SubscriptionRegistry:
         Raises `ExpiredWatermark` when the store's event log no longer reaches back that far.
         """
         seq, sub_index = after
-        base = seq if sub_index == _AFTER_ALL else max(seq - 1, 0)
+        base = seq if sub_index == AFTER_ALL else max(seq - 1, 0)
         calendar = self.calendar_of(sub.mailbox)
         found: list[MailboxEvent] = []
         changes = self.store.events_since(base, mailbox=sub.mailbox)
@@ -416,7 +227,7 @@ class SubscriptionRegistry:
                     found.append(event)
                     if len(found) > limit:
                         return Batch(found[:limit], more=True, upto=found[limit - 1].position)
-        scanned = (changes[-1].watermark, _AFTER_ALL) if changes else after
+        scanned = (changes[-1].watermark, AFTER_ALL) if changes else after
         return Batch(found, more=False, upto=max(scanned, after))
 
     # --- subscriptions -------------------------------------------------------------------------
@@ -575,24 +386,15 @@ def registry_for(sim: Simulator) -> SubscriptionRegistry:
 
 
 __all__ = [
-    "EVENT_TYPES",
     "MAX_CONNECTIONS_PER_MAILBOX",
     "MAX_EVENTS_PER_NOTIFICATION",
     "MAX_SUBSCRIPTIONS_PER_CONNECTION",
     "MAX_SUBSCRIPTIONS_PER_MAILBOX",
-    "Batch",
     "Connection",
-    "ExpiredWatermark",
-    "MailboxEvent",
-    "Position",
     "Subscription",
     "SubscriptionKind",
     "SubscriptionRegistry",
     "Waker",
-    "decode_watermark",
-    "encode_watermark",
-    "expand",
     "owner_of",
     "registry_for",
-    "subscription_error",
 ]

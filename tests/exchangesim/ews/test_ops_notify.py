@@ -39,7 +39,8 @@ from harness import (
 )
 from lxml import etree
 
-from exchangesim.ews.subscriptions import encode_watermark, registry_for
+from exchangesim.ews.event_stream import encode_watermark
+from exchangesim.ews.subscriptions import registry_for
 from exchangesim.ews.xml import M_NS, SOAP_NS, T_NS
 from exchangesim.store import Address, Attendee, CalendarItem, Message, send_meeting, send_message
 from exchangesim.store.ids import IdFactory
