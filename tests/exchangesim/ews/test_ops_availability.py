@@ -21,7 +21,8 @@ from exchangelib_client import exchangelib_accounts_fixture  # noqa: F401 (the f
 from harness import ALICE, SAMPLES_DIR, VMR, EwsClient
 from lxml import etree
 
-from exchangesim.ews.ops_availability import SerializableZone, Window, merged_free_busy
+from exchangesim.ews.ops_availability import Window, merged_free_busy
+from exchangesim.ews.serializable_zone import SerializableZone
 from exchangesim.ews.xml import M_NS, T_NS
 from exchangesim.store import CalendarItem, CalendarPermission, timezone_definition
 from exchangesim.store.folders import permission_level
