@@ -21,21 +21,33 @@ What each kind of ``m:Items`` child does (MS-OXWSCORE 3.1.4.2, MS-OXWSMTGS 3.1.4
   ``t:ReplyToItem``/``t:ReplyAllToItem``: a reply to the sender (and everyone).
 
 Every item gets its own response message; a failed one carries an empty ``m:Items`` as Exchange's
-do (`CreateItem-ErrorItemNotFound.response.xml`).
+do (`CreateItem-ErrorItemNotFound.response.xml`). What CreateItem shares with UpdateItem (the
+request's mailbox, targets, dispositions, error texts) is in `item_writes.py`.
 """
 
 from __future__ import annotations
 
-import copy
-import html
-import re
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Final, cast
 
-from exchangesim.ews.faults import EwsError, error_from, from_store_error
-from exchangesim.ews.fields import item_kind
+from exchangesim.ews.faults import EwsError
+from exchangesim.ews.item_writes import (
+    CONFLICT_TEXT,
+    TEXTS,
+    Disposition,
+    append_item_id,
+    disposition_of,
+    element_name,
+    error,
+    mailbox_of,
+    reader,
+    store_error,
+    target_folder,
+    target_id,
+)
 from exchangesim.ews.ops_folders import user_permission
-from exchangesim.ews.parse import FolderRef, ItemRef, Reader, body, folder_ref, item_ref, recipients
+from exchangesim.ews.parse import FolderRef, body, folder_ref, item_ref, recipients
 from exchangesim.ews.registry import operation
+from exchangesim.ews.replies import combined_body, reply_message
 from exchangesim.ews.xml import (
     M_NS,
     T_NS,
@@ -45,14 +57,10 @@ from exchangesim.ews.xml import (
     m,
     msub,
     response_message,
-    tsub,
 )
 from exchangesim.store import meetings, transport
 from exchangesim.store.errors import StoreError
-from exchangesim.store.ids import id_kind, occurrence_id, split_occurrence_id
 from exchangesim.store.items import (
-    Address,
-    Body,
     CalendarItem,
     Item,
     MeetingRequest,
@@ -63,29 +71,6 @@ if TYPE_CHECKING:
     from exchangesim.ews.context import EwsContext
     from exchangesim.store.folders import Folder
 
-Disposition = Literal["SaveOnly", "SendOnly", "SendAndSaveCopy"]
-
-#: Exchange's text for ErrorIrresolvableConflict (as quoted in exchangelib issue 623 and in
-#: Graph's 412 answers, which pass the EWS error through).
-CONFLICT_TEXT: Final = (
-    "The send or update operation could not be performed because the change key passed in the "
-    "request does not match the current change key for the item."
-)
-TEXTS: Final[dict[str, str]] = {
-    "ErrorIrresolvableConflict": CONFLICT_TEXT,
-    "ErrorMessageDispositionRequired": "MessageDisposition attribute is required.",
-    "ErrorSendMeetingInvitationsRequired": (
-        "SendMeetingInvitations attribute is required for Calendar items."
-    ),
-    "ErrorCalendarIsNotOrganizer": "The user is not the organizer of this meeting.",
-    "ErrorSendAsDenied": (
-        "The user account which was used to submit this request does not have the right to "
-        "send mail on behalf of the specified sending account."
-    ),
-    "ErrorCalendarMeetingRequestIsOutOfDate": (
-        "The meeting request is out of date. The calendar couldn't be updated."
-    ),
-}
 _RESPONSES: Final = {
     "AcceptItem": "Accept",
     "TentativelyAcceptItem": "Tentative",
@@ -97,94 +82,6 @@ _CREATES_ITEMS: Final = frozenset(
     {"Owner", "PublishingEditor", "Editor", "PublishingAuthor", "Author", "NoneditingAuthor",
      "Contributor"}
 )  # fmt: skip
-_FORWARD_PREFIX: Final = "FW: "
-_REPLY_PREFIX: Final = "RE: "
-
-
-# --- shared with ops_update --------------------------------------------------------------------
-
-
-def store_error(exc: StoreError) -> EwsError:
-    """The per-item error for a store error, with Exchange's text where we know it."""
-    err = from_store_error(exc)
-    text = TEXTS.get(exc.code)
-    return EwsError(exc.code, text) if text else err
-
-
-def error(messages: Element, name: str, err: EwsError) -> None:
-    """An error message of CreateItem/UpdateItem: the error plus the empty ``m:Items``."""
-    msub(error_from(messages, name, err), "Items")
-
-
-def mailbox_of(ctx: EwsContext) -> str:
-    """The mailbox the request acts on."""
-    if ctx.mailbox is None:
-        raise EwsError("ErrorNonExistentMailbox", "The request names no mailbox.")
-    return ctx.mailbox
-
-
-def reader(ctx: EwsContext) -> Reader:
-    """A `Reader` for this request: its ``TimeZoneContext`` and the tenant's display names."""
-
-    def display_name(email: str) -> str | None:
-        found = ctx.sim.tenant.find_mailbox(email) or ctx.sim.tenant.group(email)
-        return None if found is None else found.display_name
-
-    return Reader(context_zone=ctx.time_zone_id, resolve=display_name)
-
-
-def target_id(ctx: EwsContext, ref: ItemRef) -> str:
-    """The store id an item reference names, if the item is in the request's mailbox.
-
-    Ids of other mailboxes answer ``ErrorItemNotFound``, as Exchange does for items the caller
-    cannot see.
-    """
-    if ref.kind == "occurrence":
-        assert ref.index is not None
-        owned, wanted = ref.id, occurrence_id(ref.id, ref.index)
-    else:
-        wanted = ref.id
-        owned = split_occurrence_id(ref.id)[0] if id_kind(ref.id) == "occurrence" else ref.id
-    found = ctx.sim.store.find_item(owned)
-    if found is None or found[0].address.casefold() != mailbox_of(ctx).casefold():
-        raise EwsError("ErrorItemNotFound")
-    if ref.kind == "master":
-        return ctx.sim.store.master_of(ref.id).id
-    return wanted
-
-
-def target_folder(ctx: EwsContext, ref: FolderRef) -> Folder:
-    """The folder a ``SavedItemFolderId`` names; another mailbox must be open to the caller."""
-    store = ctx.sim.store
-    if ref.distinguished:
-        owner = mailbox_of(ctx) if ref.mailbox is None else ctx.authorize(ref.mailbox)
-        return store.folder(owner, ref.ref)
-    folder = store.folder(None, ref.ref)
-    if folder.mailbox.casefold() != mailbox_of(ctx).casefold():
-        ctx.authorize(folder.mailbox)
-    return folder
-
-
-def element_name(item: Item) -> str:
-    """The ``t:`` element EWS uses for this item's class."""
-    return item_kind(item)
-
-
-def append_item_id(parent: Element, item: Item) -> None:
-    """``<t:CalendarItem><t:ItemId Id ChangeKey/></t:CalendarItem>`` (or the item's kind)."""
-    tsub(tsub(parent, element_name(item)), "ItemId", Id=item.id, ChangeKey=item.change_key)
-
-
-def disposition_of(request: Element, *, required: bool = True) -> Disposition | None:
-    """``MessageDisposition``; ``ErrorMessageDispositionRequired`` when missing but needed."""
-    value = request.get("MessageDisposition")
-    if value is None:
-        if required:
-            raise EwsError(
-                "ErrorMessageDispositionRequired", TEXTS["ErrorMessageDispositionRequired"]
-            )
-        return None
-    return cast("Disposition", value)
 
 
 # --- CreateItem --------------------------------------------------------------------------------
@@ -372,7 +269,7 @@ class Creator:
         }
         whole = child(el, T_NS, "Body")
         new = child(el, T_NS, "NewBodyContent")
-        text = body(whole) if whole is not None else combine(new, original.body)
+        text = body(whole) if whole is not None else combined_body(new, original.body)
         meeting = isinstance(original, MeetingRequest) or (
             isinstance(original, CalendarItem) and original.is_meeting
         )
@@ -391,76 +288,8 @@ class Creator:
                 save_copy=disposition == "SendAndSaveCopy",
             )
             return []
-        message = self.reply(original, name, el, text, people)
+        message = reply_message(original, name, el, text, people, mailbox=self.mailbox)
         return self.deliver(message, disposition)
-
-    def reply(
-        self,
-        original: Item,
-        name: str,
-        el: Element,
-        text: Body,
-        people: dict[str, tuple[Address, ...]],
-    ) -> Message:
-        """The new message of a ForwardItem (not a meeting), ReplyToItem or ReplyAllToItem."""
-        subject_el = child(el, T_NS, "Subject")
-        topic = original.conversation_topic or original.subject
-        prefix = _FORWARD_PREFIX if name == "ForwardItem" else _REPLY_PREFIX
-        message = Message(
-            subject=(subject_el.text or "") if subject_el is not None else prefix + topic,
-            body=text,
-            to_recipients=people["ToRecipients"],
-            cc_recipients=people["CcRecipients"],
-            bcc_recipients=people["BccRecipients"],
-            importance=original.importance,
-        )
-        if name == "ForwardItem":
-            return message
-        me = self.mailbox.casefold()
-        author = None
-        if isinstance(original, Message):
-            author = (original.reply_to[:1] or (original.author or original.sender,))[0]
-            message.in_reply_to = original.internet_message_id
-            message.references = " ".join(
-                r for r in (original.references, original.internet_message_id) if r
-            )
-        elif isinstance(original, CalendarItem):
-            author = original.organizer
-        if author is not None and not people["ToRecipients"]:
-            message.to_recipients = (author,)
-        if name == "ReplyAllToItem" and isinstance(original, Message):
-            seen = {a.key for a in message.to_recipients} | {me}
-            for extra in original.to_recipients:
-                if extra.key not in seen:
-                    message.to_recipients += (extra,)
-                    seen.add(extra.key)
-            if not people["CcRecipients"]:
-                message.cc_recipients = tuple(
-                    a for a in original.cc_recipients if a.key not in seen
-                )
-        message.conversation_topic = topic
-        message.conversation_id = original.conversation_id
-        return message
-
-
-_TAG_RE: Final = re.compile(r"<[^>]+>")
-
-
-def combine(new: Element | None, original: Body) -> Body:
-    """``NewBodyContent`` above the original body, in the original's body type."""
-    if new is None:
-        return copy.deepcopy(original)
-    added = body(new)
-    if added.type == original.type:
-        content = added.content
-    elif original.type == "HTML":
-        content = html.escape(added.content).replace("\n", "<br>")
-    else:
-        content = html.unescape(_TAG_RE.sub("", added.content))
-    separator = "<hr>" if original.type == "HTML" else "\r\n\r\n"
-    if not original.content:
-        separator = ""
-    return Body(original.type, content + separator + original.content)
 
 
 @operation("CreateItem")
@@ -491,6 +320,8 @@ async def create_item(ctx: EwsContext, request: Element) -> Element:
 
 
 __all__ = [
+    # Re-exported for `ops_update.py`, which imports them from here: that module is being changed
+    # by another engineer right now; it should import them from `item_writes` directly.
     "CONFLICT_TEXT",
     "Creator",
     "append_item_id",
