@@ -32,7 +32,7 @@ from exchangesim.store.items import Body, CalendarItem
 
 if TYPE_CHECKING:
     from exchangesim.graph.context import GraphCall
-    from exchangesim.store.attendant import ResponseKind
+    from exchangesim.store.responding import ResponseKind
 
 _RESPONSES: Final[dict[str, ResponseKind]] = {
     "accept": "Accept",

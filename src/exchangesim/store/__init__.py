@@ -13,7 +13,6 @@ Front-ends (EWS now, Graph later) use:
 No XML, JSON or HTTP here; ids are opaque strings.
 """
 
-from exchangesim.store.attendant import RespondResult
 from exchangesim.store.calendar import (
     OccurrenceInfo,
     first_occurrence,
@@ -82,6 +81,7 @@ from exchangesim.store.recurrence import (
     RelativeYearlyPattern,
     WeeklyPattern,
 )
+from exchangesim.store.responding import RespondResult
 from exchangesim.store.store import Store
 from exchangesim.store.timezones import TimeZoneDefinition, timezone_definition
 from exchangesim.store.transport import send_message

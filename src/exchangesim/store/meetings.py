@@ -1,5 +1,5 @@
 """Meetings as Exchange runs them: the organizer's side (send, update, cancel), forwarding, and
-the attendee's responses (re-exported from `exchangesim.store.attendant`).
+the attendee's responses (re-exported from `exchangesim.store.responding`).
 
 Sending ([MS-OXOCAL] 3.1.4.7): the organizer's calendar item becomes a meeting
 (``IsMeeting``, ``MeetingRequestWasSent``, ``MyResponseType Organizer``, sequence 0); every
@@ -42,14 +42,7 @@ import copy
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from exchangesim.store import calendar, outgoing, transport
-from exchangesim.store.attendant import (
-    Disposition,
-    RespondResult,
-    ResponseKind,
-    receive,
-    remove_from_calendar,
-    respond,
-)
+from exchangesim.store.attendant import receive
 from exchangesim.store.errors import InvalidOperation
 from exchangesim.store.invitations import copy_calendar_fields
 from exchangesim.store.items import (
@@ -63,6 +56,13 @@ from exchangesim.store.items import (
     MeetingMessage,
     MeetingRequest,
     MeetingRequestType,
+)
+from exchangesim.store.responding import (
+    Disposition,
+    RespondResult,
+    ResponseKind,
+    remove_from_calendar,
+    respond,
 )
 
 if TYPE_CHECKING:
