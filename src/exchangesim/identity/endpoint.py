@@ -10,8 +10,9 @@ Routes (``{tenant}`` is the tenant GUID or one of its domains):
 - ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and ``/{tenant}/.well-known/...``.
 - ``GET /{tenant}/discovery/v2.0/keys`` and ``/{tenant}/discovery/keys`` (also ``common``).
 
-URLs in the metadata are built from the request's scheme and host, so msal pointed at
-``https://127.0.0.1:PORT/<tenant>`` stays on the simulator. ``iss`` values stay Entra's own.
+URLs in the metadata (`openid_metadata.py`) are built from the request's scheme and host, so
+msal pointed at ``https://127.0.0.1:PORT/<tenant>`` stays on the simulator. ``iss`` values stay
+Entra's own.
 
 When ``knobs.token_outage`` is set the token endpoints fail the way Entra does in an outage:
 HTTP 503 ``temporarily_unavailable`` (AADSTS90033), or, for the value ``"reset"``, a TCP reset.
@@ -33,6 +34,7 @@ from urllib.parse import unquote_plus
 from aiohttp import web
 
 from exchangesim.identity import errors
+from exchangesim.identity.openid_metadata import openid_v1, openid_v2
 from exchangesim.identity.password import password_grant
 from exchangesim.identity.tokens import (
     AAD_GRAPH_APP_ID,
@@ -133,7 +135,7 @@ class _Routes:
         tid = "common" if segment.casefold() in _TENANTLESS else tenant.tenant_id
         issuer = v2_issuer("{tenantid}" if tid == "common" else tid)
         base = f"{_base(request)}/{tid}"
-        return _json(_openid_v2(base, issuer), 200, {})
+        return _json(openid_v2(base, issuer), 200, {})
 
     async def openid_v1(self, request: web.Request) -> web.StreamResponse:
         host = self._host()
@@ -144,7 +146,7 @@ class _Routes:
             return _error(err, host)
         tid = "common" if segment.casefold() in _TENANTLESS else tenant.tenant_id
         issuer = v1_issuer("{tenantid}" if tid == "common" else tid)
-        return _json(_openid_v1(_base(request), tid, issuer), 200, {})
+        return _json(openid_v1(_base(request), tid, issuer), 200, {})
 
     async def keys_v2(self, request: web.Request) -> web.StreamResponse:
         host = self._host()
@@ -330,114 +332,3 @@ def _error(err: errors.EntraError, host: IdentityHost) -> web.Response:
 
 def _base(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
-
-
-def _openid_v2(base: str, issuer: str) -> dict[str, Any]:
-    """The v2.0 OpenID Connect metadata, in the shape login.microsoftonline.com serves."""
-    return {
-        "token_endpoint": f"{base}/oauth2/v2.0/token",
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "jwks_uri": f"{base}/discovery/v2.0/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": issuer,
-        "request_uri_parameter_supported": False,
-        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
-        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-        "http_logout_supported": True,
-        "frontchannel_logout_supported": True,
-        "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-        "claims_supported": [
-            "sub",
-            "iss",
-            "cloud_instance_name",
-            "cloud_instance_host_name",
-            "cloud_graph_host_name",
-            "msgraph_host",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "acr",
-            "nonce",
-            "preferred_username",
-            "name",
-            "tid",
-            "ver",
-            "at_hash",
-            "c_hash",
-            "email",
-        ],
-        "kerberos_endpoint": f"{base}/kerberos",
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }
-
-
-def _openid_v1(base: str, tid: str, issuer: str) -> dict[str, Any]:
-    """The v1.0 OpenID Connect metadata (keys at /common/discovery/keys, as Entra has it)."""
-    return {
-        "token_endpoint": f"{base}/{tid}/oauth2/token",
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_post",
-            "private_key_jwt",
-            "client_secret_basic",
-        ],
-        "jwks_uri": f"{base}/common/discovery/keys",
-        "response_modes_supported": ["query", "fragment", "form_post"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "response_types_supported": [
-            "code",
-            "id_token",
-            "code id_token",
-            "token id_token",
-            "token",
-        ],
-        "scopes_supported": ["openid"],
-        "issuer": issuer,
-        "microsoft_multi_refresh_token": True,
-        "authorization_endpoint": f"{base}/{tid}/oauth2/authorize",
-        "device_authorization_endpoint": f"{base}/{tid}/oauth2/devicecode",
-        "http_logout_supported": True,
-        "frontchannel_logout_supported": True,
-        "end_session_endpoint": f"{base}/{tid}/oauth2/logout",
-        "claims_supported": [
-            "sub",
-            "iss",
-            "cloud_instance_name",
-            "cloud_instance_host_name",
-            "cloud_graph_host_name",
-            "msgraph_host",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "acr",
-            "amr",
-            "nonce",
-            "email",
-            "given_name",
-            "family_name",
-            "nickname",
-        ],
-        "check_session_iframe": f"{base}/{tid}/oauth2/checksession",
-        "userinfo_endpoint": f"{base}/{tid}/openid/userinfo",
-        "kerberos_endpoint": f"{base}/{tid}/kerberos",
-        "tenant_region_scope": "EU",
-        "cloud_instance_name": "microsoftonline.com",
-        "cloud_graph_host_name": "graph.windows.net",
-        "msgraph_host": "graph.microsoft.com",
-        "rbac_url": "https://pas.windows.net",
-    }
