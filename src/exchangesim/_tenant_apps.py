@@ -9,9 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from exchangesim.app_permissions import APPLICATION_PERMISSIONS, APPLICATION_ROLES
 from exchangesim.tenant import (
-    APPLICATION_PERMISSIONS,
-    APPLICATION_ROLES,
     App,
     ClientSecret,
     Group,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from exchangesim.tenant import APPLICATION_ROLES, EWS_PERMISSION
+from exchangesim.app_permissions import APPLICATION_ROLES, EWS_PERMISSION
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from exchangesim.app_permissions import EXCHANGE_RESOURCE_APP_ID, GRAPH_RESOURCE_APP_ID
 from exchangesim.tenant import (
-    EXCHANGE_RESOURCE_APP_ID,
-    GRAPH_RESOURCE_APP_ID,
     Resource,
     TenantFileError,
     User,

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from aiohttp import web
 
+from exchangesim.app_permissions import GRAPH_RESOURCE_APP_ID
 from exchangesim.graph import batch, routing, subscription_routes
 from exchangesim.graph.context import GraphCall, GraphResult
 from exchangesim.graph.errors import GraphError, bad_request, from_store_error
@@ -28,7 +29,6 @@ from exchangesim.graph.notifier import Notifier
 from exchangesim.graph.odata import Prefer, Query
 from exchangesim.identity import InvalidToken, audiences
 from exchangesim.store.errors import StoreError
-from exchangesim.tenant import GRAPH_RESOURCE_APP_ID
 from exchangesim.webkeys import SIM_KEY, STOPPING_KEY
 
 if TYPE_CHECKING:

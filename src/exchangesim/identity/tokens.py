@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkabl
 
 import jwt
 
+from exchangesim.app_permissions import EXCHANGE_RESOURCE_APP_ID, GRAPH_RESOURCE_APP_ID
 from exchangesim.identity.errors import InvalidToken
 from exchangesim.identity.keys import SigningKey, generate_signing_key, load_signing_key
-from exchangesim.tenant import EXCHANGE_RESOURCE_APP_ID, GRAPH_RESOURCE_APP_ID
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
