@@ -121,10 +121,10 @@ def test_the_service_subscribes_to_the_resources_inbox_through_the_validation_ha
     server: RunningServer, pushed: PushedService
 ) -> None:
     """One subscription, made after Graph's validation of both URLs (exchangesim refuses a
-    subscription whose URLs do not echo the token), for the resource's inbox messages."""
+    subscription whose URLs do not echo the token), for the resource's new inbox messages."""
     (found,) = pushed.live_subscriptions()
     assert found.mailbox.casefold() == RESOURCE.casefold()
-    assert found.change_types == frozenset({"created", "updated"})
+    assert found.change_types == frozenset({"created"})
     assert found.notification_url == f"http://{pushed.listen}/graph/notifications"
     assert found.lifecycle_url == f"http://{pushed.listen}/graph/lifecycle"
     assert found.id == pushed.push.subscription_id

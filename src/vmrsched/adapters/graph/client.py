@@ -8,7 +8,8 @@ the request's ``event`` link names. What each port call costs:
 
 - `fetch_changes`: one page of the inbox's message delta (``changeType=created``, ids only; the
   cursor is the ``@odata.nextLink``/``@odata.deltaLink``), then one ``$batch`` per 20 meeting
-  messages reading each with its event and its sequence number (`mapping.MESSAGE_EXPAND`).
+  messages reading each with its event and its sequence number (`mapping.MESSAGE_EXPAND`); a
+  single meeting message (the usual case with push) is one ``GET``, not a ``$batch`` of one.
   A delta token Graph no longer knows (410 ``syncStateNotFound``) raises `CursorExpiredError`;
   the service then starts a new round from None, and its store (not this adapter) makes sure a
   message seen twice is acted on once.
@@ -23,8 +24,9 @@ the request's ``event`` link names. What each port call costs:
   ``PATCH`` of the body: Graph sends the update to the attendees, and it comes back to the
   resource mailbox carrying the marker (an HTML comment Exchange copies into the update).
 - `wait_for_changes`: with ``push_urls`` (``[web] public_url`` is HTTPS), a subscription to the
-  inbox's messages (`push`): a trusted notification ends the wait, a lifecycle notification
-  has the subscription renewed or made again first; the wait otherwise lasts its timeout (the
+  inbox's new messages (`push`): a trusted notification that no delta page has answered ends
+  the wait (`pending`), a lifecycle notification has the subscription renewed or made again
+  first; the wait otherwise lasts its timeout (the
   service's poll interval, the safety net). Without push, or while Graph refuses the
   subscription, polling with delta: every `peek_every` one GET of the last cursor (its answer
   is not kept; `fetch_changes` reads the changes).
@@ -112,6 +114,8 @@ class GraphMailbox:
         self._peek_every = peek_every
         self._closed = threading.Event()
         self._cursor: str | None = None
+        self._next_link: str | None = None  # the last page's @odata.nextLink (a round goes on)
+        self._round_began: int | None = None  # `PendingChanges.round_begins` of that round
         self._events: dict[str, str] = {}  # request id → its event's id, from `_read`
         self._events_lock = threading.Lock()
         self.push = (
@@ -172,6 +176,11 @@ class GraphMailbox:
             f"{self._user}/mailFolders/inbox/messages/delta"
             "?changeType=created&$select=id,receivedDateTime"
         )
+        # Which notifications this round answers: those that came before its first request.
+        continued = cursor is not None and cursor == self._next_link
+        began = self._round_began if continued and self._round_began is not None else None
+        if began is None and self.push is not None:
+            began = self.push.pending.round_begins()
         answer = self.http.request(
             "GET",
             url,
@@ -202,6 +211,11 @@ class GraphMailbox:
         if not new_cursor:
             raise MailboxError("Graph answered a delta query without a next or delta link")
         self._cursor = new_cursor
+        self._next_link, self._round_began = (new_cursor, began) if following else (None, None)
+        if self.push is not None:
+            self.push.pending.returned(str(e["id"]) for e in seen)
+            if not following and began is not None:
+                self.push.pending.round_ended(began)
         if messages:
             log.info(
                 "inbox_read", mailbox=self._address, messages=len(messages), more=bool(following)
@@ -209,7 +223,8 @@ class GraphMailbox:
         return ChangePage(messages=messages, cursor=new_cursor, more=bool(following))
 
     def _read(self, ids: Sequence[str]) -> dict[str, MeetingMessage]:
-        """Meeting messages with their events and sequence numbers, 20 to a ``$batch``."""
+        """Meeting messages with their events and sequence numbers, 20 to a ``$batch``; one
+        alone is one ``GET`` (a ``$batch`` of one is two requests: itself and the ``GET``)."""
         if not ids:
             return {}
         parts = [
@@ -220,10 +235,14 @@ class GraphMailbox:
             )
             for i in ids
         ]
+        what = "reading meeting messages"
+        answers = (
+            [self.http.request("GET", parts[0].path, what=what, headers=_UTC, accept=(404,))]
+            if len(parts) == 1
+            else self.http.batch(parts, what=what)
+        )
         read: dict[str, MeetingMessage] = {}
-        for message_id, answer in zip(
-            ids, self.http.batch(parts, what="reading meeting messages"), strict=True
-        ):
+        for message_id, answer in zip(ids, answers, strict=True):
             if answer.status == 404:
                 log.info("message_gone_before_read", mailbox=self._address, message=message_id)
                 continue

@@ -1,20 +1,28 @@
 """Graph change notifications for the resource's inbox (the push channel of `GraphMailbox`).
 
 When ``[web] public_url`` is HTTPS, the adapter subscribes to
-``users/{resource}/mailFolders('inbox')/messages`` (``changeType`` created,updated) with
-``notificationUrl`` ``{public_url}/graph/notifications`` and ``lifecycleNotificationUrl``
-``{public_url}/graph/lifecycle`` (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks).
+``users/{resource}/mailFolders('inbox')/messages`` with ``notificationUrl``
+``{public_url}/graph/notifications`` and ``lifecycleNotificationUrl``
+``{public_url}/graph/lifecycle``
+(https://learn.microsoft.com/graph/change-notifications-delivery-webhooks). ``changeType`` is
+``created`` only: Graph offers ``created``, ``updated`` and ``deleted`` for messages
+(https://learn.microsoft.com/graph/api/resources/subscription), and the delta the service reads
+asks for ``changeType=created`` (`client.GraphMailbox.fetch_changes`), so an update or a
+deletion could never show it anything new; ``updated`` doubled the notifications of every
+meeting (the Calendar Attendant updates each request as it files it, right after it arrives).
 Graph validates both URLs while the subscription is created: the web server answers the
 handshake (`vmrsched.web.notifications`). Each subscription gets a random ``clientState``
-secret, never logged; a notification is trusted only when its ``subscriptionId`` is one of
-ours and its ``clientState`` matches that subscription's secret (compared in constant time).
+secret, never logged; a notification is trusted only when its ``subscriptionId`` is one of ours
+and its ``clientState`` matches that subscription's secret (compared in constant time).
 
 Notifications carry no meeting: they only wake the watcher, which reads the delta as always,
-so a lost notification costs latency, never a meeting. Lifecycle notifications
-(https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
+so a lost notification costs latency, never a meeting. A notification wakes the watcher only
+while no delta read has answered it (`pending.PendingChanges`): those that arrive during a
+pass share one pass, and one for a message a delta page already returned wakes nothing.
+Lifecycle notifications (https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
 ``subscriptionRemoved`` → a new subscription, then a delta pass; ``missed`` → a delta pass;
-``reauthorizationRequired`` → a renewal. The subscription is renewed (``PATCH
-expirationDateTime``) when less than `RENEW_BEFORE` of its life is left.
+``reauthorizationRequired`` → a renewal, then a delta pass. The subscription is renewed
+(``PATCH expirationDateTime``) when less than `RENEW_BEFORE` of its life is left.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import TYPE_CHECKING, Final
 
 import structlog
 
+from vmrsched.adapters.graph.pending import PendingChanges
 from vmrsched.ports.mailbox import MailboxError
 
 if TYPE_CHECKING:
@@ -46,6 +55,8 @@ RENEW_BEFORE: Final = timedelta(days=1)
 REMEMBERED: Final = 8
 #: Ignored notifications are logged at most this often (anyone can POST to the endpoints).
 IGNORED_LOG_EVERY: Final = timedelta(minutes=1)
+#: What the subscription asks for (see the module's docstring).
+CHANGE_TYPE: Final = "created"
 NOTIFICATIONS_PATH: Final = "/graph/notifications"
 LIFECYCLE_PATH: Final = "/graph/lifecycle"
 
@@ -90,7 +101,7 @@ class GraphPush:
         self._lifetime = lifetime
         self._renew_before = renew_before
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self.pending = PendingChanges()
         self._id: str | None = None
         self._expires: datetime | None = None
         self._secrets: OrderedDict[str, str] = OrderedDict()  # subscription id → clientState
@@ -139,7 +150,7 @@ class GraphPush:
             "/subscriptions",
             what="subscribing to the inbox's change notifications",
             body={
-                "changeType": "created,updated",
+                "changeType": CHANGE_TYPE,
                 "notificationUrl": self._urls[0],
                 "lifecycleNotificationUrl": self._urls[1],
                 "resource": self._resource,
@@ -222,14 +233,13 @@ class GraphPush:
     # --- receiving (from the web server's thread) ------------------------------------------
 
     def wait(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` for a trusted notification; True when one came."""
-        woken = self._wake.wait(max(seconds, 0.0))
-        self._wake.clear()
-        return woken
+        """Wait up to ``seconds`` until a trusted notification is unanswered by the delta
+        reads (at once when one is); True when one is."""
+        return self.pending.wait(seconds)
 
     def wake(self) -> None:
-        """Wake a waiting `wait` (the mailbox is closing)."""
-        self._wake.set()
+        """End a waiting `wait` (the mailbox is closing)."""
+        self.pending.interrupt()
 
     def _trusted(self, entry: object) -> dict[str, object] | None:
         if not isinstance(entry, dict):
@@ -267,14 +277,15 @@ class GraphPush:
         )
 
     def notified(self, payload: object) -> int:
-        """Change notifications: wake the watcher when one is ours."""
+        """Change notifications: each trusted one wakes the watcher unless a delta read has
+        answered it already (`PendingChanges.note`)."""
         trusted, _ = self._entries(payload)
-        if trusted:
-            self._wake.set()
+        for entry in trusted:
+            self.pending.note(_message_id(entry))
         return len(trusted)
 
     def lifecycle(self, payload: object) -> int:
-        """Lifecycle notifications: mark what `maintain` must do, and wake the watcher."""
+        """Lifecycle notifications: mark what `maintain` must do, and ask for a delta pass."""
         trusted, _ = self._entries(payload)
         for entry in trusted:
             event, sub_id = entry.get("lifecycleEvent"), entry.get("subscriptionId")
@@ -284,6 +295,12 @@ class GraphPush:
                     self._recreate = True
                 elif event == "reauthorizationRequired" and sub_id == self._id:
                     self._renew = True
-        if trusted:
-            self._wake.set()
+            self.pending.note(None)
         return len(trusted)
+
+
+def _message_id(entry: dict[str, object]) -> str | None:
+    """The id of the message a change notification names (``resourceData.id``), if any."""
+    data = entry.get("resourceData")
+    found = data.get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) and found else None

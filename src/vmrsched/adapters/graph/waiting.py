@@ -1,8 +1,10 @@
 """`GraphMailbox.wait_for_changes` with change notifications (`push.GraphPush`).
 
 The wait keeps the subscription (made, made again after ``subscriptionRemoved``, renewed when
-due or when Graph asks), ends at the first trusted notification and otherwise lasts its
-timeout: the service's poll interval, after which a delta pass runs anyway (the safety net).
+due or when Graph asks), ends as soon as a trusted notification is unanswered by the delta
+reads (at once when one came during the last pass and that pass did not read its message:
+`pending.PendingChanges`) and otherwise lasts its timeout: the service's poll interval, after
+which a delta pass runs anyway (the safety net).
 While Graph refuses the subscription, the wait polls the delta as without push and says the
 push channel is unhealthy; the next wait tries to subscribe again.
 """
@@ -57,14 +59,15 @@ def wait_pushed(mailbox: Polling, push: GraphPush, timeout: timedelta) -> WatchE
             detail=(f"change notifications unavailable: {exc}", *polled.detail),
         )
     while not mailbox.closing.is_set():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
+        remaining = max(deadline - time.monotonic(), 0.0)
+        # True at once while a notification is unanswered: one that came during the pass
+        # just run, for a message that pass did not return, asks for another.
         woken = push.wait(min(remaining, MAINTAIN_EVERY.total_seconds()))
         if mailbox.closing.is_set():
             break
         try:
-            push.maintain()
+            if push.maintain():
+                return WatchEvents(changed=True, push_healthy=True, detail=("subscribed",))
         except MailboxError as exc:
             log.warning("graph_subscription_failed", error=str(exc))
             return WatchEvents(
@@ -72,6 +75,8 @@ def wait_pushed(mailbox: Polling, push: GraphPush, timeout: timedelta) -> WatchE
             )
         if woken:
             return WatchEvents(changed=True, push_healthy=True, detail=("notified",))
+        if deadline - time.monotonic() <= 0:
+            break
     return WatchEvents(
         changed=False,
         push_healthy=push.healthy and not mailbox.closing.is_set(),
