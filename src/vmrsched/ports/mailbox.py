@@ -134,11 +134,14 @@ class WatchEvents:
 class InstallationMarker:
     """The note an installation keeps in the resource mailbox: "this mailbox is served by
     `installation_id` (on `host`), alive at `heartbeat`". One resource mailbox must serve
-    exactly one installation (separate resources for test and production)."""
+    exactly one installation (separate resources for test and production). `api` says which
+    protocol the writer uses (``ews``, ``graph``; empty when unknown): the adapters set it when
+    they read a marker, for messages only (it is not part of a marker's identity)."""
 
     installation_id: str
     heartbeat: datetime
     host: str = ""
+    api: str = field(default="", compare=False)
 
 
 class Mailbox(Protocol):

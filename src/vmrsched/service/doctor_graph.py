@@ -5,8 +5,8 @@ Differences from EWS (docs/reference/doctor.md, "Under Microsoft Graph"): ``grap
 replaces ``ews.reachable``/``ews.enabled`` (Graph has no per-app switch like EWSAllowedAppIDs);
 ``token.permission`` looks for the Graph roles; ``resource.calendar_processing`` needs
 ``AutoUpdate`` and is read from the probe meeting (Graph cannot read calendar processing);
-``installation.marker`` reads the marker the Graph adapter keeps on the resource's Inbox (a
-named extended property, `vmrsched.adapters.graph.marker`) and judges it as under EWS.
+``installation.marker`` reads the marker on the resource's Inbox (a named extended property,
+`vmrsched.adapters.graph.marker`, which EWS installations keep too) and judges it as under EWS.
 """
 
 from __future__ import annotations

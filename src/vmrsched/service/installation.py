@@ -4,7 +4,8 @@ An equipment resource must serve exactly one integration: two installations watc
 mailbox would both answer every meeting request (Pexip's guide: separate resources for test and
 production). vmrsched therefore keeps an installation marker in the resource mailbox
 (`Mailbox.read_marker`/`write_marker`): its installation id (the installation key's public
-fingerprint) and a heartbeat that `run` refreshes every `HEARTBEAT_EVERY`.
+fingerprint) and a heartbeat that `run` refreshes every `HEARTBEAT_EVERY`. The EWS and Graph
+adapters keep it in the same place, so the rules below hold across protocols.
 
 A marker whose heartbeat is younger than `LIVE_FOR` belongs to a live installation. `claim`
 refuses a mailbox that another live installation holds (`InstallationConflictError`, with the
@@ -35,6 +36,8 @@ log = structlog.get_logger(__name__)
 HEARTBEAT_EVERY: Final = timedelta(minutes=5)
 #: Three missed heartbeats: the other installation is taken to be gone.
 LIVE_FOR: Final = timedelta(minutes=15)
+#: How a marker's ``api`` reads in messages (the marker is the same for both protocols).
+API_NAMES: Final = {"ews": "EWS", "graph": "Microsoft Graph"}
 
 
 class Holder(StrEnum):
@@ -60,8 +63,9 @@ class Holding:
         age = max(now - self.marker.heartbeat, timedelta(0))
         minutes = int(age.total_seconds() // 60)
         where = f" on {self.marker.host}" if self.marker.host else ""
+        via = f" over {API_NAMES[self.marker.api]}" if self.marker.api in API_NAMES else ""
         return (
-            f"installation {self.marker.installation_id}{where}, last heartbeat "
+            f"installation {self.marker.installation_id}{where}{via}, last heartbeat "
             f"{self.marker.heartbeat.isoformat(timespec='seconds')} ({minutes} min ago)"
         )
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from harness import VMR
 from mailbox_support import TENANT_ID, VMRSCHED_SECRET
 
+from vmrsched import bootstrap
 from vmrsched.cli.doctor import DoctorOptions, run_doctor
 from vmrsched.config import settings_from_mapping
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from harness import SimServer
 
     from exchangesim.store.store import Store
+    from vmrsched.ports.mailbox import InstallationMarker
 
 DEMO_TENANT = resources.files("exchangesim.data").joinpath("demo-tenant.toml").read_text()
 OUTSIDER = "dave@contoso.com"
@@ -68,6 +70,35 @@ def admin_config(
         "exchange": exchange,
         "service": {"installation_key_file": str(folder / "vmrsched.key")},
     }
+
+
+def protocol_settings(server: SimServer, api: str) -> dict[str, str]:
+    """The ``[exchange]`` settings of ``api`` (``ews`` or ``graph``) for the simulator."""
+    if api == "graph":
+        return {
+            "api": "graph",
+            "graph_url": f"{server.base_url}/v1.0",
+            "token_scope": "https://graph.microsoft.com/.default",
+        }
+    return {
+        "api": "ews",
+        "ews_url": server.ews_url,
+        "token_scope": "https://outlook.office365.com/.default",
+    }
+
+
+def write_marker_over(
+    server: SimServer, folder: Path, api: str, marker: InstallationMarker
+) -> None:
+    """Write ``marker`` as an installation of the demo app on ``api`` would (its own mailbox,
+    opened as `vmrsched run` opens it) configured in ``folder`` (created if need be)."""
+    folder.mkdir(exist_ok=True)
+    config = admin_config(server, folder, protocol_settings(server, api), {})
+    mailbox = bootstrap.open_mailbox(settings_from_mapping(config, base=folder))
+    try:
+        mailbox.write_marker(marker)
+    finally:
+        mailbox.close()
 
 
 def run_probing_doctor(

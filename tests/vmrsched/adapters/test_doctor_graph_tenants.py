@@ -28,6 +28,7 @@ from doctor_support import (
     replace_once,
     run_probing_doctor,
     write_config_file,
+    write_marker_over,
 )
 from harness import VMR
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
@@ -334,3 +335,23 @@ def test_our_own_graph_marker_passes_and_a_stale_one_warns(
     checks = {c["id"]: c for c in document["checks"]}
     assert checks["installation.marker"]["status"] == "warn"
     assert "will take it over" in checks["installation.marker"]["summary"]
+
+
+def test_a_live_ews_installation_fails_the_marker_check_under_graph(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """An installation on EWS holding the resource (its marker written over EWS, heartbeat
+    fresh): the Graph doctor's installation.marker fails, naming it and its API; no probe
+    meeting is sent."""
+    server = serve(GRAPH_TENANT)
+    now = datetime.now(UTC).replace(microsecond=0)
+    write_marker_over(
+        server, tmp_path / "other", "ews", InstallationMarker("0ther1d0", now, "e-vm")
+    )
+    status, document = run(server, tmp_path)
+    checks = {c["id"]: c for c in document["checks"]}
+    assert status == 1
+    assert checks["installation.marker"]["status"] == "fail"
+    assert "0ther1d0 on e-vm over EWS" in checks["installation.marker"]["summary"]
+    assert "--take-over" in checks["installation.marker"]["fix"]
+    assert checks["resource.probe_meeting"]["status"] == "skip"

@@ -25,6 +25,7 @@ from doctor_support import (
     replace_once,
     run_probing_doctor,
     write_config_file,
+    write_marker_over,
 )
 from mailbox_support import TENANT_ID, VMRSCHED_EXPIRED_SECRET, VMRSCHED_SECRET
 
@@ -215,6 +216,26 @@ def test_our_own_marker_passes(serve: Callable[[str], SimServer], tmp_path: Path
     checks = {c["id"]: c for c in json.loads(text)["checks"]}
     assert checks["installation.marker"]["status"] == "pass"
     assert "held by this installation" in checks["installation.marker"]["summary"]
+
+
+def test_a_live_graph_installation_fails_the_marker_check_under_ews(
+    serve: Callable[[str], SimServer], tmp_path: Path
+) -> None:
+    """An installation on Microsoft Graph holding the resource (its marker written over Graph,
+    heartbeat fresh): the EWS doctor's installation.marker fails, naming it and its API; the
+    probe meeting is skipped."""
+    server = serve(DEMO_TENANT)
+    now = datetime.now(UTC).replace(microsecond=0)
+    write_marker_over(
+        server, tmp_path / "other", "graph", InstallationMarker("0ther1d0", now, "g-vm")
+    )
+    status, text = run(server, tmp_path)
+    checks = {c["id"]: c for c in json.loads(text)["checks"]}
+    assert status == 1
+    assert checks["installation.marker"]["status"] == "fail"
+    assert "0ther1d0 on g-vm over Microsoft Graph" in checks["installation.marker"]["summary"]
+    assert "--take-over" in checks["installation.marker"]["fix"]
+    assert checks["resource.probe_meeting"]["status"] == "skip"
 
 
 def test_an_organizer_with_ews_off_fails_the_organizer_check(

@@ -55,7 +55,8 @@ def test_the_marker_is_one_named_property_on_the_inbox_and_nothing_else(
     serve: Callable[[str | Tenant], SimServer],
 ) -> None:
     """The store holds the marker as the Inbox's named property vmrsched.installation in
-    vmrsched's property set, JSON with the three fields; no other folder gets it."""
+    vmrsched's property set, JSON with the three fields and the writer's API; no other folder
+    gets it."""
     server = serve(autoupdate_tenant())
     mailbox = _open(server)
     try:
@@ -66,7 +67,10 @@ def test_the_marker_is_one_named_property_on_the_inbox_and_nothing_else(
     (key, value), *others = store.folder(VMR, "inbox").extended_properties
     assert others == []
     assert (key.property_set, key.property_name) == (marker.PROPERTY_SET, marker.NAME)
-    assert value == '{"InstallationId":"aaaa1111","Heartbeat":"2027-03-01T09:00:00Z","Host":"vm-a"}'
+    assert value == (
+        '{"InstallationId":"aaaa1111","Heartbeat":"2027-03-01T09:00:00Z","Host":"vm-a",'
+        '"Api":"graph"}'
+    )
     assert store.folder(VMR, "sentitems").extended_properties == ()
 
 

@@ -17,8 +17,9 @@ app-only token. What each port call costs in EWS operations:
 - `write_instructions`: ``FindItem`` on the organizer's calendar (by PidLidGlobalObjectId, or
   a CalendarView for one occurrence), ``GetItem`` for its body and marker, ``UpdateItem`` with
   ``SendToAllAndSaveCopy``; skipped when our marker for this update is already there.
-- `read_marker`/`write_marker`: one GetUserConfiguration / UpdateUserConfiguration (or
-  CreateUserConfiguration the first time) on the marker object (`marker`).
+- `read_marker`/`write_marker`: GetFolder / UpdateFolder of the Inbox's named property (the one
+  the Graph adapter keeps), plus Get/UpdateUserConfiguration of the object earlier releases
+  kept (`marker`).
 - `wait_for_changes`: a streaming subscription on a connection of its own (`streaming`), made
   before the first `fetch_changes` reads (one ``Subscribe``, then ``GetStreamingEvents`` held
   open), so a message landing between a read and the first wait is not missed.
@@ -422,11 +423,11 @@ class EwsMailbox:
     # --- the installation marker (`marker`) ---------------------------------------------------
 
     def read_marker(self) -> InstallationMarker | None:
-        """The installation marker: one GetUserConfiguration in the resource mailbox."""
+        """The installation marker: the Inbox property or the older object, the newer one."""
         return marker.read(self._calls, self._address)
 
     def write_marker(self, value: InstallationMarker) -> None:
-        """Create or replace the installation marker (UpdateUserConfiguration, else Create)."""
+        """Create or replace the installation marker (UpdateFolder of the Inbox property)."""
         marker.write(self._calls, self._address, value)
 
     def close(self) -> None:

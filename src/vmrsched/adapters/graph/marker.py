@@ -1,10 +1,13 @@
 """The installation marker on Microsoft Graph: a named MAPI property on the resource's Inbox.
 
-EWS keeps the marker in a user configuration object (`vmrsched.adapters.ews.marker`), which
-Graph v1.0 cannot reach. Graph's equivalent for an application's own data on a mailbox folder
-is a single-value extended property: a named MAPI property in vmrsched's property set (the
-GUID the EWS adapter uses for its own named properties), ``String {guid} Name
-vmrsched.installation``, on the Inbox ``mailFolder``:
+The marker is the Inbox's named property ``vmrsched.installation``
+(`vmrsched.adapters.installation_property`), which the EWS adapter reads and writes too: an
+installation on EWS and one on Graph see each other's marker. (EWS installations of earlier
+releases kept the marker only in a user configuration object, which Graph v1.0
+cannot reach; the EWS adapter still reads and updates that object, see
+`vmrsched.adapters.ews.marker`.) Graph's way to an application's own data on a mailbox folder
+is a single-value extended property, ``String {guid} Name vmrsched.installation`` on the Inbox
+``mailFolder``:
 
 - written with one ``PATCH /users/{id}/mailFolders/inbox`` carrying
   ``singleValueExtendedProperties`` (creates or replaces it; application permission
@@ -19,27 +22,24 @@ Why a folder property rather than a hidden folder holding a message: it is one r
 way, needs no search, changes no item (the inbox's message delta and change notifications do
 not see it, and users see nothing), and replacing it is atomic. Why the Inbox: it is the folder
 vmrsched already reads, every mailbox has it, and Graph addresses it by its well-known name
-(the root folder EWS uses is not a Graph ``mailFolder``). The value is JSON with the same three
-fields as the EWS dictionary: ``InstallationId``, ``Heartbeat`` (ISO 8601, UTC) and ``Host``.
+(the root folder of the older EWS object is not a Graph ``mailFolder``). The value is JSON
+(`installation_property.encode`).
 """
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from vmrsched.ports.mailbox import InstallationMarker
+from vmrsched.adapters import installation_property
+from vmrsched.adapters.installation_property import FOLDER, NAME, PROPERTY_SET
 
 if TYPE_CHECKING:
     from vmrsched.adapters.graph.transport import GraphTransport
+    from vmrsched.ports.mailbox import InstallationMarker
 
-#: vmrsched's named-property set (`vmrsched.adapters.ews.models.PROPERTY_SET`).
-PROPERTY_SET: Final = "6e7c2b1a-5d3f-4c8e-9a0b-7f1e2d3c4b5a"
-NAME: Final = "vmrsched.installation"
+API: Final = "graph"
 PROPERTY_ID: Final = f"String {{{PROPERTY_SET}}} Name {NAME}"
-FOLDER: Final = "inbox"
 #: The query that reads the marker with the folder (URL-encoded).
 EXPAND: Final = "?$expand=" + quote(
     f"singleValueExtendedProperties($filter=id eq '{PROPERTY_ID}')", safe="$()='"
@@ -69,14 +69,7 @@ def write(http: GraphTransport, user: str, marker: InstallationMarker) -> None:
 
 def patch_body(marker: InstallationMarker) -> dict[str, Any]:
     """The PATCH body that sets the marker."""
-    value = json.dumps(
-        {
-            "InstallationId": marker.installation_id,
-            "Heartbeat": marker.heartbeat.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "Host": marker.host,
-        },
-        separators=(",", ":"),
-    )
+    value = installation_property.encode(marker, API)
     return {"singleValueExtendedProperties": [{"id": PROPERTY_ID, "value": value}]}
 
 
@@ -84,13 +77,8 @@ def parse(folder: object) -> InstallationMarker | None:
     """The marker in a mailFolder answer expanded with our property, or None."""
     entries = folder.get("singleValueExtendedProperties") if isinstance(folder, dict) else None
     for entry in entries if isinstance(entries, list) else ():
-        if not isinstance(entry, dict) or not _same_id(entry.get("id")):
-            continue
-        try:
-            data = json.loads(str(entry.get("value") or ""))
-        except ValueError:
-            return None
-        return _marker(data)
+        if isinstance(entry, dict) and _same_id(entry.get("id")):
+            return installation_property.decode(entry.get("value"))
     return None
 
 
@@ -107,22 +95,4 @@ def _same_id(identifier: object) -> bool:
     )
 
 
-def _marker(data: object) -> InstallationMarker | None:
-    if not isinstance(data, dict):
-        return None
-    installation = data.get("InstallationId")
-    heartbeat = data.get("Heartbeat")
-    if not isinstance(installation, str) or not installation or not isinstance(heartbeat, str):
-        return None
-    try:
-        when = datetime.fromisoformat(heartbeat)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        return None
-    host = data.get("Host")
-    return InstallationMarker(
-        installation_id=installation,
-        heartbeat=when.astimezone(UTC),
-        host=host if isinstance(host, str) else "",
-    )
+__all__ = ["EXPAND", "NAME", "PROPERTY_ID", "PROPERTY_SET", "folder_path", "parse", "read", "write"]
