@@ -8,8 +8,9 @@ EWS adapter, SQLite file in a temporary folder).
    service's reservation API) are put into the resource mailbox *before* the service starts,
    through the simulator's store API as the organizers (not measured). Then the service starts
    and the clock runs until every organizer has a MeetingResponse for each meeting.
-   Printed: time to clear, meetings per second, EWS calls per meeting (the simulator's
-   per-operation counters), CPU time per meeting and peak RSS of this process.
+   Printed: time to clear, time to the first answer and the p50 / p95 of the answers' times
+   (each from the service's start: every request was waiting before it), meetings per second,
+   EWS calls per meeting (the simulator's per-operation counters), CPU time per meeting and peak RSS of this process.
 2. Latency with push: an organizer sends meetings one by one with exchangelib (CreateItem,
    SendToAllAndSaveCopy); each is timed from the send to the acceptance in the organizer's
    inbox. Printed: p50 and p95.
@@ -175,6 +176,11 @@ class InboxWatch:
         with self._lock:
             return len(self._arrived)
 
+    def arrivals(self) -> list[float]:
+        """When each item arrived so far, earliest first."""
+        with self._lock:
+            return sorted(self._arrived.values())
+
     def arrival(self, index: int) -> float | None:
         """When the ``index``-th item (from 0) arrived, or None while it has not."""
         with self._lock:
@@ -288,6 +294,7 @@ async def measure(
         first = watch.arrival(0) if n else began
         result.seconds_to_first = (first if first is not None else began) - began
         last = watch.arrival(n - 1) if n else began
+        result.answer_seconds = [at - began for at in watch.arrivals()[:n]]
         result.seconds_to_clear = (last if last is not None else time.monotonic()) - began
         watch.close()
         if not cleared:

@@ -53,6 +53,8 @@ class Result:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     push_seconds: list[float] = field(default_factory=list)
     push_calls: dict[str, int] = field(default_factory=dict)
+    #: Seconds from the service's start to each backlog answer's arrival, in arrival order.
+    answer_seconds: list[float] = field(default_factory=list)
     api: str = "ews"  # [exchange] api; Graph counts each request of a $batch, and the $batch
 
     @property
@@ -78,6 +80,14 @@ class Result:
     @property
     def push_p95(self) -> float:
         return percentile(self.push_seconds, 0.95) if self.push_seconds else 0.0
+
+    @property
+    def answer_p50(self) -> float:
+        return percentile(self.answer_seconds, 0.5) if self.answer_seconds else 0.0
+
+    @property
+    def answer_p95(self) -> float:
+        return percentile(self.answer_seconds, 0.95) if self.answer_seconds else 0.0
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -158,7 +168,12 @@ def rows(results: Sequence[Result]) -> list[tuple[str, list[str], str]]:
             _target(all(r.answered == r.n and not r.duplicates for r in results), "exactly once"),
         ),
         ("time to clear", [f"{r.seconds_to_clear:.1f} s" for r in results], _clear_target(results)),
-        ("time to first answer", [f"{r.seconds_to_first:.1f} s" for r in results], ""),
+        ("time to first answer", [f"**{r.seconds_to_first:.1f} s**" for r in results], ""),
+        (
+            "answer latency p50 / p95 (from the service's start)",
+            [f"{r.answer_p50:.1f} s / {r.answer_p95:.1f} s" for r in results],
+            "",
+        ),
         (
             "meetings per second",
             [f"**{r.per_second:.1f}**" for r in results],

@@ -41,3 +41,13 @@ def test_an_ews_run_keeps_issue_4s_targets() -> None:
     assert "≥ 20: met" in text
     assert "≤ 2: met" in text
     assert "optimum" not in text
+
+
+def test_the_answer_times_are_reported_as_first_p50_and_p95() -> None:
+    """Time to the first answer, and the nearest-rank p50 / p95 of every answer's time."""
+    result = Result(n=20, singles=20, latency_ms=50, seconds_to_clear=20.0, seconds_to_first=0.5)
+    result.answered = 20
+    result.answer_seconds = [float(second) for second in range(1, 21)]
+    text = _report(result)
+    assert "| time to first answer | **0.5 s** |" in text
+    assert "| answer latency p50 / p95 (from the service's start) | 10.0 s / 19.0 s |" in text

@@ -17,7 +17,8 @@ never begun is sent without that look (``Reply.maybe_sent``), which saves a call
 
 The effects of one decision run in the order the planner gave (the answer before the
 instructions update, see `vmrsched.domain.planner`): an effect waits while an earlier one of its
-decision is pending.
+decision is pending. A round performs at most one effect per meeting, the oldest: a request's
+answer goes out before the answer to its update or cancellation, never side by side with it.
 
 Failures:
 
@@ -129,7 +130,10 @@ def apply_effects(
     for _ in range(MAX_ROUNDS):
         settled = report.done + report.failed
         report.waiting = 0
-        ready = [e for e in store.pending_effects(clock(), limit=limit) if applier.consider(e)]
+        ready = _oldest_per_meeting(
+            [e for e in store.pending_effects(clock(), limit=limit) if applier.consider(e)],
+            report,
+        )
         try:
             applier.perform_all(ready)
         except _Blocked as exc:
@@ -141,6 +145,22 @@ def apply_effects(
         if report.done + report.failed == settled:
             break
     return report
+
+
+def _oldest_per_meeting(effects: list[Effect], report: ApplyReport) -> list[Effect]:
+    """The round's effects with at most one per meeting, the oldest (they run side by side): a
+    request's answer goes out before its update's or cancellation's; the later waits a round."""
+    seen: set[str] = set()
+    kept: list[Effect] = []
+    for effect in effects:
+        meeting = effect.meeting_key
+        if meeting is not None and meeting in seen:
+            report.waiting += 1
+            continue
+        if meeting is not None:
+            seen.add(meeting)
+        kept.append(effect)
+    return kept
 
 
 def _perform_one(mailbox: Mailbox, effect: Effect) -> bool:

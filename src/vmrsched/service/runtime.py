@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from vmrsched.service.clock import Clock
 from vmrsched.service.health import Health
 from vmrsched.service.rules import Rules
 from vmrsched.service.supervisor import Task, periodic
-from vmrsched.service.sync import sync_mailbox
+from vmrsched.service.sync import PassReport, sync_mailbox
 from vmrsched.service.watch import Watcher
 
 log = structlog.get_logger(__name__)
@@ -61,11 +62,15 @@ def service_tasks(parts: ServiceParts) -> list[Task]:
         retry=parts.retry,
         in_flight=parts.effects_in_flight,
     )
+
+    def run_pass(on_committed: Callable[[], None]) -> PassReport:
+        return sync_mailbox(
+            parts.mailbox, parts.store, parts.clock, parts.rules, on_committed=on_committed
+        )
+
     watcher = Watcher(
         mailbox=parts.mailbox,
-        run_pass=functools.partial(
-            sync_mailbox, parts.mailbox, parts.store, parts.clock, parts.rules
-        ),
+        run_pass=run_pass,
         apply=apply,
         clock=parts.clock,
         health=parts.health,

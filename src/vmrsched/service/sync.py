@@ -2,12 +2,20 @@
 
 ``sync_mailbox`` reads the changes page by page from the stored cursor. For each message it asks
 the store whether that delivery was decided before (its key: mailbox + message id); if not, it
-plans (pure domain code) and records the decision, the booking it leads to and its pending effects
-in one transaction (``Store.record_decision``). Up to ``DECISIONS_PER_COMMIT`` messages are
-recorded in one batch (``Store.batch``: one commit, one disk flush, each decision still all or
-nothing). Only when every message of a page is committed does the cursor move. Effects are
-performed afterwards by `vmrsched.service.apply`, and only ever on committed decisions. Each pass
-ends by extending the series bookings whose horizon came near (`vmrsched.service.horizon`).
+plans (`vmrsched.service.drafts`: pure domain code and store reads) and records the decision, the
+booking it leads to and its pending effects in one transaction (``Store.record_decision``). Up to
+``DECISIONS_PER_COMMIT`` messages are recorded in one batch (``Store.batch``: one commit, one disk
+flush, each decision still all or nothing). Only when every message of a page is committed does
+the cursor move. Messages are decided one after the other in the mailbox's order, so a request
+is decided before its update or cancellation.
+
+Effects are performed by `vmrsched.service.apply`, and only ever on committed decisions: after
+each committed batch the pass calls ``on_committed``, and the watcher performs that batch's
+effects while the pass reads and decides the rest, so a backlog's first answers go out within
+a second or two, not after the whole backlog is read and decided. (A page is what the mailbox
+hands out at once: an EWS SyncFolderItems page, read in GetItem batches of 50, or one Graph
+``$batch`` of a delta page, see `vmrsched.adapters.graph.slices`.) Each pass ends by extending
+the series bookings whose horizon came near (`vmrsched.service.horizon`).
 
 A crash at any line therefore loses nothing and does nothing twice: before the cursor moves, the
 page is read again and its messages are found decided; after it moves, the decisions are recorded
@@ -15,46 +23,21 @@ and their effects pending. When the mailbox says the cursor expired, the pass re
 folder again from the start; duplicate detection by message key keeps that exactly-once too.
 """
 
-import dataclasses
 import random
 import secrets
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Final
 
 import structlog
 
-from vmrsched.domain.actions import (
-    Accept,
-    Book,
-    Decision,
-    Decline,
-    Ignore,
-    MoveWindows,
-    Outcome,
-    Rebook,
-    Release,
-    WriteInstructions,
-    correlation_id_for,
-)
-from vmrsched.domain.bookings import Booking, BookingState
+from vmrsched.domain.actions import Decision, Outcome, correlation_id_for
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
-from vmrsched.domain.planner import MissingToken, plan, plan_general_error
-from vmrsched.domain.reservations import Reservation, new_reservation
-from vmrsched.domain.tokens import TokenKind, read_token
 from vmrsched.ports.mailbox import CursorExpiredError, Mailbox
-from vmrsched.ports.store import (
-    ConflictError,
-    IncomingMessage,
-    NewEffect,
-    Store,
-    StoreError,
-)
+from vmrsched.ports.store import ConflictError, IncomingMessage, Store
 from vmrsched.service import crashpoints
 from vmrsched.service.clock import Clock
-from vmrsched.service.effects import instructions_effect, reply_effect
+from vmrsched.service.drafts import Drafter, general_error
 from vmrsched.service.horizon import extend_series
 from vmrsched.service.rules import Rules
 
@@ -107,16 +90,6 @@ class PassReport:
         return sum(1 for item in self.processed if not item.fresh)
 
 
-@dataclass(frozen=True)
-class _Draft:
-    """A decision with everything ``record_decision`` writes along with it."""
-
-    decision: Decision
-    effects: tuple[NewEffect, ...]
-    booking: Booking | None
-    reservation: Reservation | None
-
-
 def sync_mailbox(
     mailbox: Mailbox,
     store: Store,
@@ -125,17 +98,24 @@ def sync_mailbox(
     *,
     page_size: int = 100,
     rng: random.Random | None = None,
+    on_committed: Callable[[], None] | None = None,
 ) -> PassReport:
     """Read every change since the stored cursor and record a decision for each new message.
 
     Raises the mailbox's errors (`MailboxUnavailableError`, `MailboxAuthError`, ...) and
     retryable store errors: the pass stops where it is, and the next one resumes from the last
     stored cursor. `rng` draws aliases for the allocate flow (``secrets.SystemRandom`` by default).
+    `on_committed` is called (in the pass's thread) each time a batch holding new decisions is
+    committed, so their effects can be performed while the pass reads and decides the rest
+    (`vmrsched.service.watch`); it must not block.
     """
-    one_pass = _Pass(
-        mailbox, store, clock, rules, rng if rng is not None else secrets.SystemRandom()
-    )
+    drafter = Drafter(store, rules, rng if rng is not None else secrets.SystemRandom())
+    one_pass = _Pass(mailbox, store, clock, rules, drafter, on_committed or _nobody)
     return one_pass.run(page_size)
+
+
+def _nobody() -> None:
+    """No one waits for the pass's commits."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +124,8 @@ class _Pass:
     store: Store
     clock: Clock
     rules: Rules
-    rng: random.Random
+    drafter: Drafter
+    on_committed: Callable[[], None]
 
     def run(self, page_size: int) -> PassReport:
         address, store = self.mailbox.address, self.store
@@ -165,9 +146,12 @@ class _Pass:
             pages += 1
             messages = page.messages
             for first in range(0, len(messages), DECISIONS_PER_COMMIT):
+                chunk = messages[first : first + DECISIONS_PER_COMMIT]
                 with store.batch():
-                    chunk = messages[first : first + DECISIONS_PER_COMMIT]
-                    processed.extend(self.process(message) for message in chunk)
+                    done = [self.process(message) for message in chunk]
+                processed.extend(done)
+                if any(item.fresh for item in done):
+                    self.on_committed()  # committed: their effects may go out now
             store.set_cursor(address, INBOX, page.cursor, now=self.clock())
             crashpoints.reached("cursor")
             cursor = page.cursor
@@ -205,7 +189,7 @@ class _Pass:
         now = self.clock()
         problem = ""
         for _ in range(PLAN_ATTEMPTS):
-            draft = self.draft_or_error(key, message, now)
+            draft = self.drafter.draft_or_error(key, message, now)
             try:
                 recorded = store.record_decision(
                     incoming,
@@ -222,7 +206,7 @@ class _Pass:
                 continue
             break
         else:
-            draft = _general_error(key, message, self.rules, f"the store refused: {problem}")
+            draft = general_error(key, message, self.rules, f"the store refused: {problem}")
             recorded = store.record_decision(incoming, draft.decision, draft.effects, now=now)
         if recorded.fresh:
             crashpoints.reached("decision")
@@ -240,85 +224,6 @@ class _Pass:
             )
         return _processed(key, recorded.decision, meeting_key, fresh=recorded.fresh)
 
-    def draft_or_error(self, key: str, message: MeetingMessage, now: datetime) -> _Draft:
-        """The draft for ``message``, or the general-error decline when planning fails."""
-        try:
-            return self.draft(key, message, now)
-        except StoreError as exc:
-            if exc.retryable:
-                raise  # the database is away: stop the pass, the cursor has not moved
-            log.exception("planning_failed", message_key=key)
-            reason = f"the store failed: {type(exc).__name__}"
-        except Exception as exc:  # a bug or data nobody foresaw: answer, never leave it hanging
-            log.exception("planning_failed", message_key=key)
-            reason = f"internal error: {type(exc).__name__}"
-        return _general_error(key, message, self.rules, reason)
-
-    def draft(self, key: str, message: MeetingMessage, now: datetime) -> _Draft:
-        """Plan ``message`` and work out the booking, reservation and effects to record."""
-        rules = self.rules
-        if message.kind is MessageKind.OTHER:
-            return _Draft(plan(message, None, None, now, rules.policy), (), None, None)
-        booking = self.store.booking_for_meeting(message.meeting_key)
-        reservation, drawn = self.reservation_for(message, booking, now)
-        decision = plan(message, booking, reservation, now, rules.policy)
-        new_booking = _booking_after(decision, booking, now, self.rng)
-        allocated = any(
-            isinstance(action, Book | Rebook) and action.new_reservation
-            for action in decision.actions
-        )
-        effects = self.effects(key, message, decision, reservation if drawn else None)
-        return _Draft(decision, effects, new_booking, reservation if drawn and allocated else None)
-
-    def reservation_for(
-        self, message: MeetingMessage, booking: Booking | None, now: datetime
-    ) -> tuple[Reservation | None, bool]:
-        """The reservation the body's token names, or one drawn for the allocate flows (True)."""
-        if message.kind is MessageKind.CANCEL:
-            return None, False
-        reading = read_token(message.body_text, message.body_html)
-        if reading.kind is TokenKind.SIGNED and reading.token_id is not None:
-            return self.store.get_reservation(reading.token_id), False
-        if booking is not None and booking.is_active:
-            return None, False  # a booked meeting that lost its token is healed, not re-booked
-        policy = self.rules.policy
-        if (
-            reading.kind is not TokenKind.PLACEHOLDER
-            and policy.missing_token is MissingToken.REJECT
-        ):
-            return None, False
-        fresh = new_reservation(
-            organizer=message.organizer_email,
-            alias_format=self.rules.alias_format,
-            rng=self.rng,
-            now=now,
-            ttl=self.rules.reservation_ttl,
-        )
-        return fresh, True
-
-    def effects(
-        self,
-        key: str,
-        message: MeetingMessage,
-        decision: Decision,
-        drawn: Reservation | None,
-    ) -> tuple[NewEffect, ...]:
-        """The effects of ``decision``'s actions, texts rendered, in the planner's order."""
-        effects: list[NewEffect] = []
-        for action in decision.actions:
-            if isinstance(action, Accept | Decline):
-                effects.append(reply_effect(key, message.message_id, action, self.rules))
-            elif isinstance(action, WriteInstructions):
-                reservation = (
-                    drawn
-                    if drawn is not None and drawn.token_id == action.token_id
-                    else self.store.get_reservation(action.token_id)
-                )
-                if reservation is None:
-                    raise LookupError(f"reservation {action.token_id} vanished")
-                effects.append(instructions_effect(key, action, reservation, self.rules))
-        return tuple(effects)
-
 
 def _processed(key: str, decision: Decision, meeting_key: str | None, *, fresh: bool) -> Processed:
     return Processed(
@@ -328,93 +233,4 @@ def _processed(key: str, decision: Decision, meeting_key: str | None, *, fresh: 
         reason=decision.reason,
         correlation_id=decision.correlation_id,
         fresh=fresh,
-    )
-
-
-def _booking_after(
-    decision: Decision, booking: Booking | None, now: datetime, rng: random.Random
-) -> Booking | None:
-    """The booking's state once the decision's booking actions are applied (None: unchanged)."""
-    current = booking
-    changed = False
-    for action in decision.actions:
-        if isinstance(action, Book):
-            current = Booking(
-                booking_id=current.booking_id if current is not None else _booking_id(rng),
-                meeting_key=action.meeting_key,
-                alias=action.alias,
-                numeric_alias=action.numeric_alias,
-                token_id=action.token_id,
-                windows=action.windows,
-                state=BookingState.ACTIVE,
-                sequence_seen=max(action.sequence, current.sequence_seen if current else 0),
-                created=current.created if current is not None else now,
-                updated=now,
-                series=action.series,
-            )
-        elif current is None:
-            continue
-        elif isinstance(action, MoveWindows):
-            current = dataclasses.replace(
-                current,
-                windows=action.windows,
-                sequence_seen=max(current.sequence_seen, action.sequence),
-                updated=now,
-                series=action.series,
-            )
-        elif isinstance(action, Rebook):
-            current = dataclasses.replace(
-                current,
-                token_id=action.token_id,
-                alias=action.alias,
-                numeric_alias=action.numeric_alias,
-                windows=action.windows,
-                state=BookingState.ACTIVE,
-                sequence_seen=max(current.sequence_seen, action.sequence),
-                updated=now,
-                series=action.series,
-            )
-        elif isinstance(action, Release):
-            current = dataclasses.replace(
-                current,
-                state=BookingState.RELEASED,
-                windows=(),
-                sequence_seen=max(current.sequence_seen, action.sequence),
-                updated=now,
-            )
-        else:
-            continue
-        changed = True
-    return current if changed else None
-
-
-def _booking_id(rng: random.Random) -> str:
-    return f"bk-{uuid.UUID(int=rng.getrandbits(128)).hex[:20]}"
-
-
-def _general_error(key: str, message: MeetingMessage, rules: Rules, reason: str) -> _Draft:
-    """Decline with the general-error template; the meeting's booking, if any, is kept."""
-    if message.kind in (MessageKind.OTHER, MessageKind.CANCEL):
-        # Nobody waits for an answer to these: record why, send nothing.
-        decision = Decision(
-            message_id=message.message_id,
-            meeting_key=message.meeting_key,
-            outcome=Outcome.IGNORED,
-            actions=(Ignore(reason),),
-            correlation_id=correlation_id_for(message.message_id),
-            reason=reason,
-        )
-        return _Draft(decision, (), None, None)
-    decision = plan_general_error(message, rules.policy, reason)
-    effects = _reply_effects(key, message, decision.actions, rules)
-    return _Draft(decision, effects, None, None)
-
-
-def _reply_effects(
-    key: str, message: MeetingMessage, actions: Sequence[object], rules: Rules
-) -> tuple[NewEffect, ...]:
-    return tuple(
-        reply_effect(key, message.message_id, action, rules)
-        for action in actions
-        if isinstance(action, Accept | Decline)
     )

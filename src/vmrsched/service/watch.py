@@ -1,8 +1,17 @@
 """The watcher: the trivial endless loop around one pass (STYLE habit 4).
 
-Each turn runs a pass (`sync_mailbox`), performs the due effects (`apply_effects`), then waits
+Each turn runs a pass (`sync_mailbox`) and performs the due effects (`apply_effects`), then waits
 for a push from the mailbox (`Mailbox.wait_for_changes`) or the poll interval, whichever comes
-first: push makes the service quick, the poll interval makes it certain. A failed pass is logged
+first: push makes the service quick, the poll interval makes it certain.
+
+The pass and the effects are pipelined: the pass runs in its own thread and says when a batch
+of decisions is committed; each time, the turn performs the effects that are due (committed,
+oldest first, under the effects lock) while the pass goes on reading and deciding. So a backlog
+of a thousand requests gets its first answers within a second or so instead of after the whole
+backlog is decided, and sending overlaps with reading. Effects are still only ever performed on
+committed decisions. When the mailbox refuses or pauses the effects, the turn stops performing
+them until the pass ends (the side task and the next turn try again), so a busy server is not
+pressed harder. A failed pass is logged
 and tried again with a growing delay (never longer than the poll interval); the loop itself
 holds no logic worth testing apart from when it wakes and when it stops.
 
@@ -11,6 +20,7 @@ the supervisor's grace period), and returns why it stopped.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -42,7 +52,8 @@ class Watcher:
     """Watches one mailbox: pass, effects, wait; until stopped."""
 
     mailbox: Mailbox
-    run_pass: Callable[[], PassReport]
+    #: One pass; it calls its argument (from its thread) after each commit of new decisions.
+    run_pass: Callable[[Callable[[], None]], PassReport]
     apply: Callable[[], ApplyReport]
     clock: Clock
     health: Health
@@ -69,13 +80,14 @@ class Watcher:
         return "stop requested"
 
     async def turn(self) -> bool:
-        """One pass and one round of effects; False when the mailbox or the store failed."""
+        """One pass, with the effects of its decisions performed as they are committed; False
+        when the mailbox or the store failed."""
+        effects = _Effects(self.apply, self.effects_lock)
         try:
-            report = await in_thread(self.run_pass, name="vmrsched-pass")
+            report = await self.pass_while_applying(effects)
             self.passes += 1
             self.health.pass_succeeded(self.clock())
-            async with self.effects_lock:
-                applied = await in_thread(self.apply, name="vmrsched-effects")
+            await effects.apply_due()
         except (MailboxError, StoreError) as exc:
             fix = getattr(exc, "fix", "")
             self.health.pass_failed(
@@ -89,6 +101,7 @@ class Watcher:
                 retryable=exc.retryable,
             )
             return False
+        applied = effects.total
         if applied.blocked:
             log.warning("effects_blocked", mailbox=self.mailbox.address, error=applied.blocked)
         if report.decided or applied.done or applied.failed:
@@ -100,6 +113,48 @@ class Watcher:
                 effects_waiting=applied.waiting,
             )
         return True
+
+    async def pass_while_applying(self, effects: "_Effects") -> PassReport:
+        """Run the pass in its thread; perform the due effects each time it commits decisions.
+
+        The pass always runs to its end before this returns or raises: a second pass never
+        starts while one is still running. An error of the effects is raised after the pass's
+        own (which wins: it says why the mailbox could not be read).
+        """
+        loop = asyncio.get_running_loop()
+        committed = asyncio.Event()
+
+        def on_committed() -> None:  # in the pass's thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+                loop.call_soon_threadsafe(committed.set)
+
+        passing = asyncio.ensure_future(
+            in_thread(lambda: self.run_pass(on_committed), name="vmrsched-pass")
+        )
+        problem: MailboxError | StoreError | None = None
+        try:
+            while not passing.done() and problem is None:
+                signal = asyncio.ensure_future(committed.wait())
+                try:
+                    await asyncio.wait({passing, signal}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    signal.cancel()
+                if committed.is_set() and not passing.done():
+                    committed.clear()
+                    try:
+                        await effects.apply_due()
+                    except (MailboxError, StoreError) as exc:
+                        problem = exc  # the pass goes on; the error is raised after it
+        except asyncio.CancelledError:
+            passing.cancel()  # the supervisor gave up waiting: like a crash, nothing is lost
+            raise
+        except BaseException:
+            await asyncio.wait({passing})  # a bug in the effects: let the pass end first
+            raise
+        report = await passing  # the pass's own error, if any, goes up first
+        if problem is not None:
+            raise problem
+        return report
 
     async def wait_for_changes(self, stop: asyncio.Event) -> bool:
         """Wait for a push or the poll interval; True when ``stop`` was set meanwhile."""
@@ -127,3 +182,28 @@ class Watcher:
             log.warning("push_health", healthy=events.push_healthy, detail=list(events.detail))
         self.health.push(healthy=events.push_healthy)
         return False
+
+
+@dataclass
+class _Effects:
+    """The turn's calls of ``apply_effects``, one at a time under the lock, added up; once the
+    mailbox blocked or paused them, no more are made in this turn."""
+
+    apply: Callable[[], ApplyReport]
+    lock: asyncio.Lock
+    total: ApplyReport = field(default_factory=ApplyReport)
+
+    async def apply_due(self) -> None:
+        """Perform the effects due now (unless this turn's effects were blocked or paused)."""
+        if self.total.blocked or self.total.paused:
+            return
+        async with self.lock:
+            report = await in_thread(self.apply, name="vmrsched-effects")
+        total = self.total
+        total.done += report.done
+        total.retried += report.retried
+        total.failed += report.failed
+        total.waiting = report.waiting
+        total.blocked = report.blocked
+        total.paused = report.paused
+        total.errors += report.errors

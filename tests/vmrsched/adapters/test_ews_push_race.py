@@ -18,7 +18,7 @@ from vmrsched.service.sync import PassReport
 from vmrsched.service.watch import Watcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from harness import SimServer
 
@@ -71,7 +71,7 @@ class Passes:
         self.subjects: list[str] = []
         self.saw_the_request = threading.Event()
 
-    def __call__(self) -> PassReport:
+    def __call__(self, _on_committed: Callable[[], None]) -> PassReport:
         page = self.world.mailbox.fetch_changes(self.cursor, limit=512)
         self.cursor = page.cursor
         self.count += 1

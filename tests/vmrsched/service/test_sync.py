@@ -260,7 +260,7 @@ def test_a_planning_failure_is_answered_with_the_general_error(
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("vmrsched.service.sync.plan", broken)
+    monkeypatch.setattr("vmrsched.service.drafts.plan", broken)
     mailbox.deliver(meeting("m1"))
     [processed] = run(mailbox, store, clock).processed
     assert processed.outcome is Outcome.REJECT_GENERAL_ERROR

@@ -7,9 +7,10 @@ answers a meeting on the *event* the Calendar Attendant put on the resource's ca
 the request's ``event`` link names. What each port call costs:
 
 - `fetch_changes`: one page of the inbox's message delta (``changeType=created``, ids only; the
-  cursor is the ``@odata.nextLink``/``@odata.deltaLink``), then one ``$batch`` per 20 meeting
-  messages reading each with its event and its sequence number (`mapping.MESSAGE_EXPAND`); a
-  single meeting message (the usual case with push) is one ``GET``, not a ``$batch`` of one.
+  cursor is the ``@odata.nextLink``/``@odata.deltaLink``), handed out one ``$batch`` at a time
+  (`slices`): a ``$batch`` reads the slice's meeting messages, each with its event and its
+  sequence number (`mapping.MESSAGE_EXPAND`); a single meeting message (the usual case with
+  push) is one ``GET``, not a ``$batch`` of one.
   A delta token Graph no longer knows (410 ``syncStateNotFound``) raises `CursorExpiredError`;
   the service then starts a new round from None, and its store (not this adapter) makes sure a
   message seen twice is acted on once.
@@ -47,6 +48,14 @@ from vmrsched.adapters.auth.client import AppTokenClient
 from vmrsched.adapters.graph import mapping, marker, organizer, waiting
 from vmrsched.adapters.graph.errors import translate
 from vmrsched.adapters.graph.push import GraphPush, push_clock
+from vmrsched.adapters.graph.slices import (
+    ROUND_QUERY,
+    SLICE,
+    Rest,
+    Slices,
+    delta_page,
+    page_link,
+)
 from vmrsched.adapters.graph.transport import GraphTransport, Part
 from vmrsched.ports.mailbox import (
     ChangePage,
@@ -114,6 +123,7 @@ class GraphMailbox:
         self._peek_every = peek_every
         self._closed = threading.Event()
         self._cursor: str | None = None
+        self._slices = Slices()
         self._next_link: str | None = None  # the last page's @odata.nextLink (a round goes on)
         self._round_began: int | None = None  # `PendingChanges.round_begins` of that round
         self._events: dict[str, str] = {}  # request id → its event's id, from `_read`
@@ -163,7 +173,7 @@ class GraphMailbox:
     # --- reading -------------------------------------------------------------------------------
 
     def fetch_changes(self, cursor: str | None, *, limit: int = 100) -> ChangePage:
-        """New messages in the inbox since `cursor`: one delta page, meeting messages read."""
+        """New messages in the inbox since `cursor`: a slice of a delta page, meetings read."""
         size = max(1, min(limit, MAX_PAGE))
         if cursor is not None and not cursor.startswith(self.http.base_url + "/"):
             # An EWS sync state (the installation moved from EWS to Graph) or a delta link of
@@ -172,29 +182,14 @@ class GraphMailbox:
                 "the stored cursor is not a delta link of this Graph endpoint",
                 fix="nothing: vmrsched reads the inbox again (decided meetings are not redone)",
             )
-        url = cursor or (
-            f"{self._user}/mailFolders/inbox/messages/delta"
-            "?changeType=created&$select=id,receivedDateTime"
-        )
-        # Which notifications this round answers: those that came before its first request.
-        continued = cursor is not None and cursor == self._next_link
-        began = self._round_began if continued and self._round_began is not None else None
-        if began is None and self.push is not None:
-            began = self.push.pending.round_begins()
-        answer = self.http.request(
-            "GET",
-            url,
-            what="reading the inbox (delta)",
-            headers={"Prefer": f"odata.maxpagesize={size}"},
-        )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        seen = [
-            entry
-            for entry in body.get("value") or ()
-            if isinstance(entry, dict) and "@removed" not in entry and entry.get("id")
-        ]
+        link = page_link(cursor) if cursor is not None else self.http.url(self._round_start)
+        rest = self._slices.take(cursor)
+        if rest is None:
+            rest = self._delta_page(cursor, link, size)
+        cut = min(size, SLICE)
+        now, later = rest.entries[:cut], rest.entries[cut:]
         read = self._read(
-            [str(e["id"]) for e in seen if e.get("@odata.type") in mapping.MEETING_TYPES]
+            [str(e["id"]) for e in now if e.get("@odata.type") in mapping.MEETING_TYPES]
         )
         messages = [
             read.get(str(e["id"]))
@@ -203,24 +198,36 @@ class GraphMailbox:
                 str(e.get("@odata.type") or "#microsoft.graph.message"),
                 mapping.parse_instant(e.get("receivedDateTime")),
             )
-            for e in seen
+            for e in now
             if e.get("@odata.type") not in mapping.MEETING_TYPES or str(e["id"]) in read
         ]
-        following = body.get("@odata.nextLink")
-        new_cursor = str(following or body.get("@odata.deltaLink") or "")
-        if not new_cursor:
-            raise MailboxError("Graph answered a delta query without a next or delta link")
-        self._cursor = new_cursor
-        self._next_link, self._round_began = (new_cursor, began) if following else (None, None)
-        if self.push is not None:
-            self.push.pending.returned(str(e["id"]) for e in seen)
-            if not following and began is not None:
-                self.push.pending.round_ended(began)
+        page = ChangePage(messages=messages, cursor=rest.cursor, more=rest.more)
+        if later:  # the rest of the page waits for the next call, under a cursor of its own
+            inside = self._slices.keep(link, Rest(later, rest.cursor, rest.more))
+            page = ChangePage(messages=messages, cursor=inside, more=True)
         if messages:
-            log.info(
-                "inbox_read", mailbox=self._address, messages=len(messages), more=bool(following)
-            )
-        return ChangePage(messages=messages, cursor=new_cursor, more=bool(following))
+            log.info("inbox_read", mailbox=self._address, messages=len(messages), more=page.more)
+        return page
+
+    @property
+    def _round_start(self) -> str:
+        return f"{self._user}/mailFolders/inbox/messages/delta?{ROUND_QUERY}"
+
+    def _delta_page(self, cursor: str | None, link: str, size: int) -> Rest:
+        """The delta page at ``link``, noting which push notifications its round answers."""
+        # Which notifications this round answers: those that came before its first request.
+        continued = cursor is not None and cursor == self._next_link
+        began = self._round_began if continued and self._round_began is not None else None
+        if began is None and self.push is not None:
+            began = self.push.pending.round_begins()
+        rest = delta_page(self.http, link, size)
+        self._cursor = rest.cursor
+        self._next_link, self._round_began = (rest.cursor, began) if rest.more else (None, None)
+        if self.push is not None:
+            self.push.pending.returned(str(e["id"]) for e in rest.entries)
+            if not rest.more and began is not None:
+                self.push.pending.round_ended(began)
+        return rest
 
     def _read(self, ids: Sequence[str]) -> dict[str, MeetingMessage]:
         """Meeting messages with their events and sequence numbers, 20 to a ``$batch``; one
