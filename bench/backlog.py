@@ -10,7 +10,8 @@ EWS adapter, SQLite file in a temporary folder).
    and the clock runs until every organizer has a MeetingResponse for each meeting.
    Printed: time to clear, time to the first answer and the p50 / p95 of the answers' times
    (each from the service's start: every request was waiting before it), meetings per second,
-   EWS calls per meeting (the simulator's per-operation counters), CPU time per meeting and peak RSS of this process.
+   EWS calls per meeting (the simulator's per-operation counters), CPU time per meeting and
+   peak RSS of this process.
 2. Latency with push: an organizer sends meetings one by one with exchangelib (CreateItem,
    SendToAllAndSaveCopy); each is timed from the send to the acceptance in the organizer's
    inbox. Printed: p50 and p95.
