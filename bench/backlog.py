@@ -311,6 +311,8 @@ async def measure(
                 name="organizer",
             )
             result.push_calls = dict(server.sim.knobs.counters().get(api, {}))
+            delivered = server.sim.knobs.counters().get("graph_notifications", {})
+            result.push_notifications = delivered.get("delivered", 0)
         result.rss_peak_mib = peak_rss_mib()
     finally:
         supervisor.request_stop(stop, "benchmark finished")

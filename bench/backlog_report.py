@@ -55,6 +55,7 @@ class Result:
     push_calls: dict[str, int] = field(default_factory=dict)
     #: Seconds from the service's start to each backlog answer's arrival, in arrival order.
     answer_seconds: list[float] = field(default_factory=list)
+    push_notifications: int = 0  # Graph change notifications delivered in the push phase
     api: str = "ews"  # [exchange] api; Graph counts each request of a $batch, and the $batch
 
     @property
@@ -221,6 +222,14 @@ def rows(results: Sequence[Result]) -> list[tuple[str, list[str], str]]:
                 "",
             ),
         ]
+        if any(r.push_notifications for r in results):
+            table.append(
+                (
+                    "push phase: Graph change notifications delivered per meeting",
+                    [f"{r.push_notifications / len(r.push_seconds):.2f}" for r in results],
+                    "",
+                )
+            )
     table.append(
         (
             "load average 1/5/15 min, before → after",

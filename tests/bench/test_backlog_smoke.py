@@ -56,7 +56,9 @@ def test_the_graph_backlog_with_change_notifications_subscribes_once_and_answers
 ):
     """``--api graph --graph-push``: the service subscribes once (through the validation
     handshake to the loopback endpoints), answers every meeting once, and the timed meetings
-    are woken by notifications (no 2-second delta polling: few delta requests)."""
+    are woken by notifications (no 2-second delta polling: few delta requests): one
+    notification per meeting (new messages only), at most one delta pass each (plus the one
+    after subscribing), each read one GET (no $batch of one)."""
     backlog = load_benchmark()
     result = backlog.run(
         n=4, singles=4, latency_ms=0, push_meetings=3, timeout_s=60, api="graph", graph_push=True
@@ -66,3 +68,7 @@ def test_the_graph_backlog_with_change_notifications_subscribes_once_and_answers
     assert result.ews_calls.get(made, 0) + result.push_calls.get(made, 0) == 1
     assert len(result.push_seconds) == 3
     assert max(result.push_seconds) < 15  # the poll interval is 30 s
+    assert 1 <= result.push_notifications <= 3
+    assert result.push_calls.get("message_delta", 0) <= 3 + 1
+    assert result.push_calls.get("get_message", 0) == 3
+    assert result.push_calls.get("$batch", 0) == 0

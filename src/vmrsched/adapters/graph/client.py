@@ -29,8 +29,8 @@ the request's ``event`` link names. What each port call costs:
   the wait (`pending`), a lifecycle notification has the subscription renewed or made again
   first; the wait otherwise lasts its timeout (the
   service's poll interval, the safety net). Without push, or while Graph refuses the
-  subscription, polling with delta: every `peek_every` one GET of the last cursor (its answer
-  is not kept; `fetch_changes` reads the changes).
+  subscription, polling with delta (`polling`): every `peek_every` one GET of the last cursor
+  (its answer is not kept; `fetch_changes` reads the changes).
 - `read_marker`/`write_marker`: one GET / one PATCH of the Inbox folder's extended property
   ``vmrsched.installation`` (`marker`).
 """
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import structlog
@@ -47,6 +46,7 @@ import structlog
 from vmrsched.adapters.auth.client import AppTokenClient
 from vmrsched.adapters.graph import mapping, marker, organizer, waiting
 from vmrsched.adapters.graph.errors import translate
+from vmrsched.adapters.graph.polling import MAX_PAGE, PEEK_EVERY, DeltaPolling
 from vmrsched.adapters.graph.push import GraphPush, push_clock
 from vmrsched.adapters.graph.slices import (
     ROUND_QUERY,
@@ -62,7 +62,6 @@ from vmrsched.ports.mailbox import (
     CursorExpiredError,
     InstallationMarker,
     InstructionsUpdate,
-    MailboxError,
     MessageGoneError,
     Reply,
     ReplyKind,
@@ -71,6 +70,7 @@ from vmrsched.ports.mailbox import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from datetime import datetime, timedelta
     from pathlib import Path
 
     from vmrsched.adapters.ews.connection import RetryBudget
@@ -79,9 +79,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-#: Graph's largest page for a message delta (``Prefer: odata.maxpagesize``).
-MAX_PAGE: Final = 1000
-PEEK_EVERY: Final = timedelta(seconds=2)
 #: Requests whose event ids are remembered between reading and replying.
 REMEMBERED_EVENTS: Final = 10_000
 _UTC: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
@@ -120,9 +117,10 @@ class GraphMailbox:
             budget=budget,
             sleep=sleep,
         )
-        self._peek_every = peek_every
         self._closed = threading.Event()
-        self._cursor: str | None = None
+        self._polling = DeltaPolling(
+            self.http, user_path=self._user, closing=self._closed, peek_every=peek_every
+        )
         self._slices = Slices()
         self._next_link: str | None = None  # the last page's @odata.nextLink (a round goes on)
         self._round_began: int | None = None  # `PendingChanges.round_begins` of that round
@@ -221,7 +219,7 @@ class GraphMailbox:
         if began is None and self.push is not None:
             began = self.push.pending.round_begins()
         rest = delta_page(self.http, link, size)
-        self._cursor = rest.cursor
+        self._polling.cursor = rest.cursor
         self._next_link, self._round_began = (rest.cursor, began) if rest.more else (None, None)
         if self.push is not None:
             self.push.pending.returned(str(e["id"]) for e in rest.entries)
@@ -382,65 +380,8 @@ class GraphMailbox:
 
     def poll(self, timeout: timedelta) -> WatchEvents:
         """Poll the last delta cursor every `peek_every` until something new is there or
-        `timeout` passes."""
-        deadline = time.monotonic() + max(timeout.total_seconds(), 0.0)
-        healthy, detail = True, ("polling with delta",)
-        while not self._closed.is_set():
-            cursor = self._cursor
-            if cursor is None:
-                try:
-                    self._arm()
-                except MailboxError as exc:
-                    healthy, detail = False, (f"delta poll failed: {exc}",)
-            elif cursor is not None:
-                try:
-                    if self._peek(cursor):
-                        return WatchEvents(changed=True, push_healthy=True, detail=detail)
-                    healthy, detail = True, ("polling with delta",)
-                except CursorExpiredError:
-                    return WatchEvents(changed=True, push_healthy=True, detail=("cursor expired",))
-                except MailboxError as exc:
-                    healthy, detail = False, (f"delta poll failed: {exc}",)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self._closed.wait(min(remaining, self._peek_every.total_seconds()))
-        return WatchEvents(
-            changed=False, push_healthy=healthy and not self._closed.is_set(), detail=detail
-        )
-
-    def _arm(self) -> None:
-        """Before the first `fetch_changes`: follow a delta round of ids to its end, so the
-        next peek sees only what arrives from now on (as EWS subscribes before its first read)."""
-        url: str | None = (
-            f"{self._user}/mailFolders/inbox/messages/delta?changeType=created&$select=id"
-        )
-        while url is not None and not self._closed.is_set():
-            answer = self.http.request(
-                "GET",
-                url,
-                what="polling the inbox (delta)",
-                headers={"Prefer": f"odata.maxpagesize={MAX_PAGE}"},
-            )
-            body = answer.body if isinstance(answer.body, dict) else {}
-            following = body.get("@odata.nextLink")
-            if following is None:
-                if self._cursor is None and body.get("@odata.deltaLink"):
-                    self._cursor = str(body["@odata.deltaLink"])
-                return
-            url = str(following)
-
-    def _peek(self, cursor: str) -> bool:
-        if "$skiptoken" in cursor.casefold() or "skiptoken=" in cursor.casefold():
-            return True  # a page is waiting
-        answer = self.http.request(
-            "GET",
-            cursor,
-            what="polling the inbox (delta)",
-            headers={"Prefer": "odata.maxpagesize=1"},
-        )
-        body = answer.body if isinstance(answer.body, dict) else {}
-        return any(isinstance(e, dict) and "@removed" not in e for e in body.get("value") or ())
+        `timeout` passes (`polling.DeltaPolling`)."""
+        return self._polling.poll(timeout)
 
     # --- the installation marker ---------------------------------------------------------------
 
