@@ -22,7 +22,9 @@ from vmrsched.service.rules import Rules
 
 log = structlog.get_logger(__name__)
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: ``name@domain``: no spaces, and none of the characters of a display-name form or a URL
+#: (``Alice <alice@contoso.com>``, ``mailto:``), which no Exchange address holds.
+_EMAIL = re.compile(r'[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+\.[^@\s<>()\[\],;:"\\]+')
 
 
 class ReservationRefusedError(ValueError):
@@ -57,7 +59,10 @@ def reserve(
     Exchange identity token); the reservation is then honoured only for that organizer's meetings.
     """
     organizer = organizer.strip()
-    if not _EMAIL.fullmatch(organizer):
+    # The add-in names the organizer itself with an Exchange identity token: its text is logged
+    # and stored, so control and format characters (terminal escapes, NUL, bidi overrides,
+    # zero-width spaces) are refused, not kept.
+    if not _EMAIL.fullmatch(organizer) or not organizer.isprintable():
         raise ReservationRefusedError(
             f"{organizer!r} is not an e-mail address", fix="give the organizer's SMTP address"
         )

@@ -155,6 +155,29 @@ async def test_without_an_organizer_an_exchange_token_gets_400(
     assert status == 403, answer
 
 
+@pytest.mark.parametrize(
+    "organizer",
+    [
+        "alice@contoso.com\u001b[2J",  # a terminal escape, for whoever reads the log
+        "al\u0000ice@contoso.com",  # NUL: no database text column takes it
+        "alice\u202e@contoso.com",  # a right-to-left override
+        "alice@contoso.com\u200b",  # a zero-width space: looks like alice, never matches her
+        "<alice@contoso.com>",  # an address with its brackets
+        "mailto:alice@contoso.com",
+        "Alice<alice@contoso.com>",  # a display-name form without a space
+    ],
+)
+async def test_a_claimed_organizer_must_be_a_plain_printable_address(
+    on_premises: AddinApp, certificate: Certificate, amurl: str, organizer: str
+) -> None:
+    """The body's organizer is the caller's text: anything but ``name@domain`` in printable
+    characters is refused (403), not stored, logged or written into the audit log."""
+    token = identity_token(certificate, amurl, NOW)
+    status, answer = await post(on_premises, token, {"organizer": organizer})
+    assert (status, answer["error"]) == (403, "organizer_not_allowed"), answer
+    assert "not an e-mail address" in answer["message"]
+
+
 async def test_an_organizer_outside_the_allowed_domains_is_refused(
     tmp_path: Path, store: SqlStore, clock: Clock, entra: str, amurl: str, certificate: Certificate
 ) -> None:
