@@ -128,7 +128,7 @@ class ExchangeTokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
             claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):  # RecursionError: JSON nested too deep
             raise SignInError("the token is not a JWT") from None
         if str(header.get("typ", "JWT")).upper() != "JWT" or header.get("alg") != "RS256":
             raise SignInError("Exchange identity tokens are signed with RS256")
@@ -204,7 +204,7 @@ def _app_context(value: object) -> dict[str, str]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise SignInError("the token's appctx claim is not JSON") from None
     if not isinstance(value, dict):
         raise SignInError("the token is not an Exchange identity token (no appctx)")

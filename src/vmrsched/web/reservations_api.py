@@ -132,7 +132,7 @@ def _is_exchange_token(token: str) -> bool:
     """True for a token shaped like an Exchange identity token (its checks come later)."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, RecursionError):  # the verifier says why it is refused
         return False
     return "appctx" in claims
 
@@ -148,7 +148,7 @@ async def _read_body(request: web.Request) -> tuple[dict[str, Any], str]:
         return {}, ""
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return {}, "the request body is not JSON"
     if not isinstance(body, dict):
         return {}, "the request body must be a JSON object"

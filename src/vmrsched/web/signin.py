@@ -107,7 +107,7 @@ class TokenVerifier:
         """The user ``token`` speaks for; SignInError when it must be refused."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):  # RecursionError: JSON nested too deep
             raise SignInError("the token is not a JWT") from None
         alg = header.get("alg")
         if alg != "RS256":

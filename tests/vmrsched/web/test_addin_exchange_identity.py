@@ -6,6 +6,7 @@ as Microsoft documents them (string ``nbf``/``exp``, ``appctx`` as JSON text).
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,37 @@ async def test_a_claimed_organizer_must_be_a_plain_printable_address(
     status, answer = await post(on_premises, token, {"organizer": organizer})
     assert (status, answer["error"]) == (403, "organizer_not_allowed"), answer
     assert "not an e-mail address" in answer["message"]
+
+
+def _segment(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+DEEP = "[" * 1500 + "]" * 1500  # deeper than Python's JSON decoder recurses
+
+
+async def test_deeply_nested_json_in_a_token_or_body_is_refused_not_a_server_error(
+    hybrid: AddinApp, certificate: Certificate, amurl: str
+) -> None:
+    """JSON nested past the decoder's recursion limit (a few kB, before any signature check) is
+    bad input: a 401 for a token, a 400 for a body, never a 500."""
+    good_header = _segment(json.dumps({"typ": "JWT", "alg": "RS256", "x5t": certificate.x5t}))
+    good_payload = _segment(json.dumps({"appctx": "{}"}))
+    nested_header = _segment('{"alg": "RS256", "x": ' + DEEP + "}")
+    nested_payload = _segment('{"appctx": "{}", "x": ' + DEEP + "}")
+    for token in (
+        f"{nested_header}.{good_payload}.c2ln",
+        f"{good_header}.{nested_payload}.c2ln",
+        identity_token(certificate, amurl, NOW, appctx=DEEP),
+    ):
+        status, answer = await post(hybrid, token, ORGANIZER)
+        assert (status, answer["error"]) == (401, "unauthorized"), answer
+    response = await hybrid.client.post(
+        PATH,
+        data=DEEP,
+        headers={"Authorization": f"Bearer {identity_token(certificate, amurl, NOW)}"},
+    )
+    assert response.status == 400, await response.text()
 
 
 async def test_an_organizer_outside_the_allowed_domains_is_refused(
