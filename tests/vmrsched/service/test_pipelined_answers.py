@@ -27,14 +27,16 @@ from service_support import (
 from vmrsched.adapters.db import SqlStore
 from vmrsched.domain.meetings import MessageKind
 from vmrsched.ports.mailbox import ReplyKind
-from vmrsched.service.apply import apply_effects
+from vmrsched.ports.store import StoreUnavailableError
+from vmrsched.service.apply import ApplyReport, apply_effects
 from vmrsched.service.health import Health
 from vmrsched.service.runtime import ServiceParts, service_tasks
 from vmrsched.service.supervisor import Supervisor
-from vmrsched.service.sync import sync_mailbox
+from vmrsched.service.sync import PassReport, sync_mailbox
+from vmrsched.service.watch import Watcher
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from vmrsched.ports.mailbox import ChangePage, Reply
     from vmrsched.ports.store import Effect
@@ -176,3 +178,33 @@ def test_a_request_and_its_update_are_never_answered_side_by_side(store: SqlStor
     assert report.done == 3
     assert [reply.message_id for reply in mailbox.replies][-1] == "update"
     assert rounds == [[by_message["other"], by_message["request"]], [by_message["update"]]]
+
+
+async def test_when_the_effects_fail_during_a_pass_the_turn_waits_for_the_pass_to_end() -> None:
+    """The store fails while the effects of a committed batch go out: the pass still runs to
+    its end (no second pass may start beside it), then the turn reports the failure."""
+    clock = ManualClock()
+    health = Health(clock())
+    effects_failed = threading.Event()
+    ended: list[str] = []
+
+    def run_pass(on_committed: Callable[[], None]) -> PassReport:
+        on_committed()
+        assert effects_failed.wait(WAIT)  # the effects failed while this pass was running
+        ended.append("pass")
+        return PassReport(pages=1, processed=(), resynced=False)
+
+    def apply() -> ApplyReport:
+        effects_failed.set()
+        raise StoreUnavailableError("database is locked")
+
+    watcher = Watcher(
+        mailbox=FakeMailbox(), run_pass=run_pass, apply=apply, clock=clock, health=health
+    )
+    turned = await asyncio.wait_for(watcher.turn(), WAIT)
+
+    assert turned is False
+    assert ended == ["pass"]
+    ready, why = health.ready(clock(), timedelta(minutes=5))
+    assert not ready
+    assert "StoreUnavailableError" in why
