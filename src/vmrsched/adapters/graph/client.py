@@ -14,7 +14,7 @@ the request's ``event`` link names. What each port call costs:
   A delta token Graph no longer knows (410 ``syncStateNotFound``) raises `CursorExpiredError`;
   the service then starts a new round from None, and its store (not this adapter) makes sure a
   message seen twice is acted on once.
-- `reply`: ``POST /events/{id}/accept`` (or ``decline``, ``tentativelyAccept``) on the
+- `reply` (`replies`): ``POST /events/{id}/accept`` (or ``decline``, ``tentativelyAccept``) on the
   request's event with the reply as ``comment`` and ``sendResponse: true``. A first attempt
   (``Reply.maybe_sent`` False) for a request this adapter read is that one request. Otherwise
   one GET of the request with its event first (404: `MessageGoneError`): the event's
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 import structlog
 
 from vmrsched.adapters.auth.client import AppTokenClient
-from vmrsched.adapters.graph import mapping, marker, organizer, waiting
+from vmrsched.adapters.graph import mapping, marker, organizer, replies, waiting
 from vmrsched.adapters.graph.errors import translate
 from vmrsched.adapters.graph.polling import MAX_PAGE, PEEK_EVERY, DeltaPolling
 from vmrsched.adapters.graph.push import GraphPush, push_clock
@@ -62,9 +62,7 @@ from vmrsched.ports.mailbox import (
     CursorExpiredError,
     InstallationMarker,
     InstructionsUpdate,
-    MessageGoneError,
     Reply,
-    ReplyKind,
     WatchEvents,
 )
 
@@ -81,7 +79,6 @@ log = structlog.get_logger(__name__)
 
 #: Requests whose event ids are remembered between reading and replying.
 REMEMBERED_EVENTS: Final = 10_000
-_UTC: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
 
 
 _segment = organizer.segment
@@ -236,7 +233,7 @@ class GraphMailbox:
             Part(
                 "GET",
                 f"{self._user}/messages/{_segment(i)}?$expand={mapping.MESSAGE_EXPAND}",
-                headers=_UTC,
+                headers=mapping.UTC_HTML,
             )
             for i in ids
         ]
@@ -277,84 +274,12 @@ class GraphMailbox:
     def reply(self, reply: Reply) -> bool:
         """Accept, tentatively accept or decline the request's event on the resource's calendar
         (``sendResponse: true``), unless the resource already answered it since it arrived."""
-        known = self._events.get(reply.message_id)
-        if known is not None and not reply.maybe_sent:
-            return self._reply_on_known_event(reply, known)
-        message = self._request_with_event(reply.message_id)
-        received = mapping.parse_instant(message.get("receivedDateTime"))
-        event = message.get("event")
-        if not isinstance(event, dict) or not event.get("id"):
-            if reply.kind is ReplyKind.DECLINE and self._declined_since(received, message):
-                return self._logged(reply, sent=False)
-            raise MessageGoneError(
-                f"the request {reply.message_id} has no event on {self._address}'s calendar",
-                fix="set the resource's calendar processing to AutoUpdate "
-                "(Set-CalendarProcessing -AutomateProcessing AutoUpdate "
-                "-AddNewRequestsTentatively $true); see docs/howto/run-on-graph.md",
-            )
-        if reply.maybe_sent and mapping.answered_since(event, received):
-            return self._logged(reply, sent=False)
-        action = mapping.ACTIONS[reply.kind]
-        self.http.request(
-            "POST",
-            f"{self._user}/events/{_segment(str(event['id']))}/{action}",
-            what="replying to a meeting request",
-            body={"comment": mapping.comment(reply.body_html), "sendResponse": True},
-        )
-        return self._logged(reply, sent=True)
-
-    def _reply_on_known_event(self, reply: Reply, event_id: str) -> bool:
-        """No earlier attempt, event known from the read: the answer alone, one request (what
-        the Graph budget counts: a read and an answer per meeting, nothing more). The event is
-        the meeting in Graph's model: when it is gone (cancelled and removed, or deleted) the
-        answer is refused and nothing is sent; a request message deleted while its meeting is
-        still on the calendar is answered."""
-        action = mapping.ACTIONS[reply.kind]
-        self.http.request(
-            "POST",
-            f"{self._user}/events/{_segment(event_id)}/{action}",
-            what="replying to a meeting request",
-            body={"comment": mapping.comment(reply.body_html), "sendResponse": True},
-        )
-        return self._logged(reply, sent=True)
-
-    def _logged(self, reply: Reply, *, sent: bool) -> bool:
-        log.info(
-            "reply_sent" if sent else "reply_already_sent",
-            mailbox=self._address,
-            message=reply.message_id,
-            kind=reply.kind.value,
-            key=reply.idempotency_key,
-        )
-        return sent
-
-    def _request_with_event(self, message_id: str) -> dict[str, Any]:
-        answer = self.http.request(
-            "GET",
-            f"{self._user}/messages/{_segment(message_id)}"
-            "?$expand=microsoft.graph.eventMessage/event",
-            what="reading a meeting request",
-            headers=_UTC,
-        )
-        return answer.body if isinstance(answer.body, dict) else {}
-
-    def _declined_since(self, received: datetime | None, request: dict[str, Any]) -> bool:
-        """Whether Sent Items holds a decline of this meeting sent after the request arrived
-        (a declined event is removed from the resource's calendar, so the event cannot say)."""
-        if received is None:
-            return False
-        since = received.strftime("%Y-%m-%dT%H:%M:%SZ")
-        answer = self.http.request(
-            "GET",
-            f"{self._user}/mailFolders/sentitems/messages?$filter=sentDateTime ge {since}&$top=100",
-            what="looking for an earlier decline",
-        )
-        subject = str(request.get("subject") or "")
-        return any(
-            isinstance(m, dict)
-            and m.get("meetingMessageType") == "meetingDeclined"
-            and str(m.get("subject") or "").endswith(subject)
-            for m in (answer.body or {}).get("value") or ()
+        return replies.send_reply(
+            self.http,
+            user=self._user,
+            address=self._address,
+            reply=reply,
+            known_event=self._events.get(reply.message_id),
         )
 
     # --- writing as the organizer --------------------------------------------------------------

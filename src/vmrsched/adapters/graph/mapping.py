@@ -41,6 +41,8 @@ MESSAGE_EXPAND: Final = (
     f"singleValueExtendedProperties($filter=id eq '{SEQUENCE_PROPERTY}'),"
     "microsoft.graph.eventMessage/event"
 )
+#: The ``Prefer`` header a meeting message is read with: times in UTC, bodies as HTML.
+UTC_HTML: Final = {"Prefer": 'outlook.timezone="UTC", outlook.body-content-type="html"'}
 #: Message types that may be about a meeting (everything else is OTHER without being read).
 MEETING_TYPES: Final = frozenset(
     {"#microsoft.graph.eventMessageRequest", "#microsoft.graph.eventMessage"}
