@@ -20,19 +20,8 @@ The port is synchronous on purpose: both drivers (sqlite3, psycopg) block, trans
 and the service calls the store from worker threads (``asyncio.to_thread``) so that one slow disk
 never stalls the event loop. An async facade would only hide the same thread pool.
 
-Errors, all subclasses of ``StoreError`` (``retryable`` says whether trying again may help)::
-
-    StoreError                   anything the store could not do
-    ├── StoreUnavailableError    retryable: database down, locked too long, transaction aborted
-    ├── SchemaMismatchError      the database is not at this version's schema: migrate it
-    ├── NotFoundError            the thing named does not exist
-    │   ├── ReservationNotFoundError
-    │   └── EffectNotFoundError
-    └── ConflictError            the change breaks a rule the store keeps; nothing was written
-        ├── AliasSpaceExhaustedError  no free alias in the attempts allowed
-        ├── AliasTakenError           a reservation to record holds an alias already taken
-        ├── TokenInUseError           the reservation is used by another meeting
-        └── BookingExistsError        another booking holds this meeting or booking id
+The errors, all subclasses of ``StoreError`` (``retryable`` says whether trying again may help),
+are drawn as one tree in `vmrsched.ports.store_errors` and re-exported here.
 """
 
 from __future__ import annotations
@@ -40,6 +29,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+
+# Re-exported: the error tree is part of this port's contract, and some 20 modules (service,
+# adapters, web, cli, tests) import its classes from here.
+from vmrsched.ports.store_errors import (
+    AliasSpaceExhaustedError,
+    AliasTakenError,
+    BookingExistsError,
+    ConflictError,
+    EffectNotFoundError,
+    NotFoundError,
+    ReservationNotFoundError,
+    SchemaMismatchError,
+    StoreError,
+    StoreUnavailableError,
+    TokenInUseError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -52,88 +57,6 @@ if TYPE_CHECKING:
 
 # A JSON value as the store keeps it (payloads, results, audit details).
 JSON = Any
-
-
-class StoreError(Exception):
-    """The store could not do what was asked. ``retryable``: trying again later may succeed."""
-
-    retryable: bool = False
-
-
-class StoreUnavailableError(StoreError):
-    """The database cannot be reached, stayed locked too long, or aborted a transaction."""
-
-    retryable = True
-
-
-class SchemaMismatchError(StoreError):
-    """The database's schema is not the one this version of vmrsched was built for."""
-
-    def __init__(self, message: str, *, found: str | None, expected: str) -> None:
-        super().__init__(message)
-        self.found = found
-        self.expected = expected
-
-
-class NotFoundError(StoreError):
-    """The thing named does not exist (or no longer does)."""
-
-
-class ReservationNotFoundError(NotFoundError):
-    """No reservation has this token id: it never existed, expired, or was deleted."""
-
-    def __init__(self, token_id: str) -> None:
-        super().__init__(f"no reservation with token id {token_id!r}")
-        self.token_id = token_id
-
-
-class EffectNotFoundError(NotFoundError):
-    """No effect has this id."""
-
-    def __init__(self, effect_id: int) -> None:
-        super().__init__(f"no effect {effect_id}")
-        self.effect_id = effect_id
-
-
-class ConflictError(StoreError):
-    """The change would break a rule the store keeps; nothing was written."""
-
-
-class AliasSpaceExhaustedError(ConflictError):
-    """Every candidate alias tried was taken: widen ``[aliases] suffix_length``."""
-
-    def __init__(self, attempts: int) -> None:
-        super().__init__(
-            f"no free alias in {attempts} attempts: raise [aliases] suffix_length "
-            "or let unused reservations expire sooner"
-        )
-        self.attempts = attempts
-
-
-class AliasTakenError(ConflictError):
-    """Another reservation holds this alias or numeric alias: draw another one."""
-
-    def __init__(self, alias: str) -> None:
-        super().__init__(f"alias {alias!r} is taken")
-        self.alias = alias
-
-
-class TokenInUseError(ConflictError):
-    """The reservation's token is already used by another meeting."""
-
-    def __init__(self, token_id: str, meeting_key: str) -> None:
-        super().__init__(f"token {token_id!r} is used by another meeting")
-        self.token_id = token_id
-        self.meeting_key = meeting_key
-
-
-class BookingExistsError(ConflictError):
-    """Another booking already holds this meeting or booking id."""
-
-    def __init__(self, booking_id: str, meeting_key: str) -> None:
-        super().__init__(f"meeting {meeting_key!r} already has booking {booking_id!r}")
-        self.booking_id = booking_id
-        self.meeting_key = meeting_key
 
 
 class EffectState(StrEnum):
@@ -421,3 +344,28 @@ class Store(Protocol):
     def ensure_fact(self, key: str, value: str, *, now: datetime) -> str:
         """Set the fact unless it is set; return the value stored (the first writer wins)."""
         ...
+
+
+__all__ = [
+    "JSON",
+    "AliasSpaceExhaustedError",
+    "AliasTakenError",
+    "BookingExistsError",
+    "ConflictError",
+    "Effect",
+    "EffectNotFoundError",
+    "EffectState",
+    "Event",
+    "IncomingMessage",
+    "MeetingSummary",
+    "NewEffect",
+    "NotFoundError",
+    "RecordedDecision",
+    "ReservationNotFoundError",
+    "SchemaMismatchError",
+    "Store",
+    "StoreError",
+    "StoreUnavailableError",
+    "Subscription",
+    "TokenInUseError",
+]
