@@ -21,7 +21,7 @@ from vmrsched.config import (
     load_settings,
     settings_from_mapping,
 )
-from vmrsched.domain.planner import MissingToken
+from vmrsched.domain.scheduling_policy import MissingToken
 from vmrsched.domain.templates import TEMPLATE_VARIABLES, TemplateName
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from vmrsched.domain.aliases import AliasFormat
-from vmrsched.domain.planner import MissingToken, SchedulingPolicy
+from vmrsched.domain.scheduling_policy import MissingToken, SchedulingPolicy
 from vmrsched.domain.templates import TemplateSet
 from vmrsched.domain.tokens import TokenKey
 

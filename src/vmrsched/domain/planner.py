@@ -2,7 +2,7 @@
 
 ``plan`` never reads the clock, the store or the mailbox: the service passes the meeting's booking
 (if any), the reservation named by the body's token (or, for the placeholder and allocate flows,
-a fresh unsaved reservation it drew for this message), and ``now``.
+a fresh unsaved reservation it drew for this message), ``now`` and the `SchedulingPolicy`.
 
 The order of the rules:
 
@@ -27,9 +27,8 @@ VMR or second reply is ever made.
 """
 
 import dataclasses
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import datetime
 
 from vmrsched.domain.actions import (
     Accept,
@@ -51,39 +50,11 @@ from vmrsched.domain.instructions import join_url
 from vmrsched.domain.meetings import MeetingMessage, MessageKind, organizer_domain
 from vmrsched.domain.recurrence import occurrence_key, zone
 from vmrsched.domain.reservations import Reservation, ReservationState
+from vmrsched.domain.scheduling_policy import MissingToken, SchedulingPolicy
 from vmrsched.domain.templates import TEMPLATE_VARIABLES, TemplateName
 from vmrsched.domain.times import require_aware
-from vmrsched.domain.tokens import TokenKey, TokenKind, TokenReading, read_token, verify_token
+from vmrsched.domain.tokens import TokenKind, TokenReading, read_token, verify_token
 from vmrsched.domain.windows import Buffers, PlannedWindows, Scope, planned_windows
-
-
-class MissingToken(StrEnum):
-    """What to do with a meeting that reaches us without an alias token."""
-
-    REJECT = "reject"  # decline it (Pexip's behaviour)
-    ALLOCATE = "allocate"  # book a VMR anyway and write the instructions into the meeting
-
-
-@dataclass(frozen=True, kw_only=True)
-class SchedulingPolicy:
-    """The planner's rules, built from the configuration."""
-
-    token_key: TokenKey
-    buffer_before: timedelta = timedelta(minutes=30)
-    buffer_after: timedelta = timedelta(minutes=60)
-    missing_token: MissingToken = MissingToken.REJECT
-    allowed_organizer_domains: frozenset[str] = field(default_factory=frozenset)  # empty: any
-    series_horizon: timedelta = timedelta(days=365)
-    self_heal: bool = True
-    join_url_format: str = ""
-    addin_server_domain: str = ""
-
-    def organizer_allowed(self, email: str) -> bool:
-        """True when ``email``'s domain may book (every domain when the list is empty)."""
-        if not self.allowed_organizer_domains:
-            return True
-        return organizer_domain(email) in self.allowed_organizer_domains
-
 
 _NEW = {
     Scope.SINGLE: TemplateName.ACCEPT_NEW_SINGLE_MEETING,
@@ -420,3 +391,8 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
     return ctx.decide(
         Outcome.INSTRUCTIONS_RESTORED, "instructions were lost; written back", instructions
     )
+
+
+# `MissingToken` is re-exported for `vmrsched.service.sync`, which imports it from here (that
+# module is being changed by another engineer; it may import it from `scheduling_policy`).
+__all__ = ["MissingToken", "plan", "plan_general_error", "write_marker"]

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from vmrsched.domain.aliases import AliasFormat
-from vmrsched.domain.planner import SchedulingPolicy
+from vmrsched.domain.scheduling_policy import SchedulingPolicy
 from vmrsched.domain.templates import TemplateSet
 from vmrsched.domain.tokens import TokenKey
 

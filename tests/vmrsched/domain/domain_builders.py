@@ -12,8 +12,8 @@ from typing import Any
 
 from vmrsched.domain.bookings import SINGLE, Booking, BookingState, Window, window
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
-from vmrsched.domain.planner import SchedulingPolicy
 from vmrsched.domain.reservations import Reservation, ReservationState
+from vmrsched.domain.scheduling_policy import SchedulingPolicy
 from vmrsched.domain.tokens import TokenKey, issue_token
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

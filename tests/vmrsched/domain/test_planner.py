@@ -19,13 +19,7 @@ from vmrsched.domain.actions import (
 )
 from vmrsched.domain.bookings import SINGLE, BookingState
 from vmrsched.domain.meetings import MessageKind
-from vmrsched.domain.planner import (
-    MissingToken,
-    SchedulingPolicy,
-    plan,
-    plan_general_error,
-    write_marker,
-)
+from vmrsched.domain.planner import plan, plan_general_error, write_marker
 from vmrsched.domain.recurrence import (
     NoEndRange,
     NumberedRange,
@@ -35,6 +29,7 @@ from vmrsched.domain.recurrence import (
     occurrence_key,
 )
 from vmrsched.domain.reservations import ReservationState
+from vmrsched.domain.scheduling_policy import MissingToken, SchedulingPolicy
 from vmrsched.domain.templates import TEMPLATE_VARIABLES, TemplateName
 from vmrsched.domain.tokens import placeholder_token
 

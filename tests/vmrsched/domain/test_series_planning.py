@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from vmrsched.domain.actions import Book, Decision, MoveWindows, Outcome
 from vmrsched.domain.bookings import Booking, BookingState
 from vmrsched.domain.meetings import MessageKind
-from vmrsched.domain.planner import SchedulingPolicy, plan
+from vmrsched.domain.planner import plan
 from vmrsched.domain.recurrence import DailyPattern, NoEndRange, NumberedRange, Recurrence
 from vmrsched.domain.windows import Buffers, extended_windows, planned_windows
 
 if TYPE_CHECKING:
     from vmrsched.domain.reservations import Reservation
+    from vmrsched.domain.scheduling_policy import SchedulingPolicy
 
 FIRST = datetime(2026, 11, 24, 7, tzinfo=UTC)  # an hour before NOW's time of day
 DAY = timedelta(days=1)

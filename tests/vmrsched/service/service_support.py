@@ -16,8 +16,8 @@ from vmrsched.adapters import fake_mailbox
 from vmrsched.config import compile_templates
 from vmrsched.domain.aliases import AliasFormat
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
-from vmrsched.domain.planner import MissingToken, SchedulingPolicy
 from vmrsched.domain.reservations import Reservation, new_reservation
+from vmrsched.domain.scheduling_policy import MissingToken, SchedulingPolicy
 from vmrsched.domain.tokens import TokenKey, issue_token
 from vmrsched.service.rules import Rules
 
