@@ -239,7 +239,11 @@ class GraphMailbox:
         ]
         what = "reading meeting messages"
         answers = (
-            [self.http.request("GET", parts[0].path, what=what, headers=_UTC, accept=(404,))]
+            [
+                self.http.request(
+                    "GET", parts[0].path, what=what, headers=mapping.UTC_HTML, accept=(404,)
+                )
+            ]
             if len(parts) == 1
             else self.http.batch(parts, what=what)
         )
