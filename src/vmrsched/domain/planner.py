@@ -393,6 +393,6 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
     )
 
 
-# `MissingToken` is re-exported for `vmrsched.service.sync`, which imports it from here (that
+# `MissingToken` is re-exported for `vmrsched.service.drafts`, which imports it from here (that
 # module is being changed by another engineer; it may import it from `scheduling_policy`).
 __all__ = ["MissingToken", "plan", "plan_general_error", "write_marker"]
