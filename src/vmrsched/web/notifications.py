@@ -56,7 +56,7 @@ async def _payload(request: web.Request) -> object:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # Recursion: nested too deep
         log.warning("graph_notification_unreadable", path=request.path)
         raise web.HTTPBadRequest(text="the body is not JSON") from exc
 

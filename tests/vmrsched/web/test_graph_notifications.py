@@ -85,6 +85,16 @@ async def test_a_body_that_is_not_json_or_too_long_is_refused(
     assert receiver.notified_with == []
 
 
+async def test_json_nested_too_deep_is_refused_not_a_server_error(
+    client: TestClient[Any, Any], receiver: Receiver
+) -> None:
+    """The endpoint is open to anyone: a few kB nested past the JSON decoder's recursion limit
+    is a 400, not a 500, and does not reach the receiver."""
+    answer = await client.post(notifications.NOTIFICATIONS, data=b"[" * 1500 + b"]" * 1500)
+    assert answer.status == 400
+    assert receiver.notified_with == []
+
+
 async def test_an_overlong_validation_token_is_refused(client: TestClient[Any, Any]) -> None:
     """A "token" far longer than Graph's is not echoed."""
     answer = await client.post(notifications.NOTIFICATIONS, params={"validationToken": "x" * 5000})
