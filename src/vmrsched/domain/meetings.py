@@ -97,6 +97,13 @@ class MeetingMessage:
         return self.ref.meeting_key
 
     @property
+    def sent_by_another(self) -> bool:
+        """True when the Sender is somebody other than the organizer: a delegate, or an attendee
+        forwarding the meeting (Exchange shows both the same way)."""
+        sender = self.sender_email.strip().casefold()
+        return bool(sender) and sender != self.organizer_email.strip().casefold()
+
+    @property
     def is_series(self) -> bool:
         """True when the message describes a whole recurring series."""
         return self.recurrence is not None

@@ -23,7 +23,9 @@ not record the room's answer; the instructions update is informational, so the a
 
 Anything that changes nothing for the booking (a duplicate delivery, a forward, our own update
 coming back, an edit of the text only) is ignored: the earlier acceptance stands, and no second
-VMR or second reply is ever made.
+VMR or second reply is ever made. So is another alias token in a copy of a booked meeting sent
+by somebody other than its organizer at a sequence already acted on: an attendee's forward must
+not move or release the organizer's VMR.
 """
 
 import dataclasses
@@ -243,6 +245,19 @@ def _signed(
     now: datetime,
 ) -> Decision:
     message = ctx.message
+    booking = ctx.booking
+    if (  # an attendee's forward keeps organizer and sequence; a delegate's change is newer
+        booking is not None
+        and message.sent_by_another
+        and not message.is_occurrence
+        and message.sequence <= booking.sequence_seen
+        and reading.token_id != booking.token_id
+    ):
+        return ctx.decide(
+            Outcome.IGNORED,
+            f"a copy sent by {message.sender_email} (a forward) at sequence {message.sequence} "
+            "carries another alias token; the booking stands",
+        )
     if reservation is None or reservation.token_id != reading.token_id:
         return ctx.decline(Outcome.REJECT_INVALID_ALIAS_ID, "alias token unknown here")
     if not verify_token(reading, ctx.policy.token_key, reservation.alias):

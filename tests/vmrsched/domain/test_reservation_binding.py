@@ -143,6 +143,40 @@ def test_an_attendees_forward_of_a_claimed_booking_changes_nothing(build: Builde
     assert not any(isinstance(action, Release) for action in decision.actions)
 
 
+def test_an_attendees_forward_carrying_another_token_leaves_the_booking_alone(
+    build: Builders,
+) -> None:
+    """Bob, an attendee, forwards Alice's booked meeting to the room with another token in it.
+
+    A forward keeps the organizer and the sequence and shows Bob as the Sender, exactly as a
+    delegate would: his own claimed token, one claimed for somebody else, or an unknown one
+    neither moves nor releases Alice's VMR. The booking stands and nobody gets a reply.
+    """
+    mine = build.used(build.reservation(1))
+    for other in (
+        build.reservation(2, organizer=BOB, organizer_claimed=True),
+        build.reservation(3, organizer="carol@contoso.com", organizer_claimed=True),
+        build.reservation(4),
+    ):
+        forward = build.message(other, message_id="fwd", sender_email=BOB)
+        for known in (other, None):
+            decision = plan(forward, build.booking(mine), known, NOW, build.policy)
+            assert decision.outcome is Outcome.IGNORED, (other.organizer, known, decision)
+            assert kinds(decision) == ["Ignore"]
+
+
+def test_the_organizers_own_new_token_at_the_same_sequence_still_rebooks(
+    build: Builders,
+) -> None:
+    """Only somebody else's copy is taken for a forward: Alice herself replacing the token in
+    her booked meeting (a text-only update keeps the sequence) still moves it to the new alias."""
+    mine = build.used(build.reservation(1))
+    other = build.reservation(2)
+    message = build.message(other, message_id="edit")
+    decision = plan(message, build.booking(mine), other, NOW, build.policy)
+    assert kinds(decision) == ["Rebook", "Accept"]
+
+
 def test_another_users_claimed_token_in_a_booked_meeting_is_declined(build: Builders) -> None:
     """Alice pastes Bob's claimed token into her booked meeting: declined and released.
 

@@ -145,6 +145,32 @@ def test_a_forward_whose_client_dropped_the_body_rewrites_nothing(live: LiveServ
     assert responses_in(live, BOB, "Bare forward") == []
 
 
+def test_a_forward_carrying_another_token_neither_moves_nor_releases_the_vmr(
+    live: LiveService,
+) -> None:
+    """Bob forwards Alice's booked meeting with a token of his own in the text: Alice keeps her
+    alias, the room answers nobody, and Bob's reservation stays unused."""
+    item = send_meeting(live, ALICE, "Hijack", live.body_with_token(ALICE), others=(BOB,))
+    live.wait_for_replies(1)
+    key = MeetingRef(ALICE, item.uid).meeting_key
+    booking = live.store.booking_for_meeting(key)
+    request = next(
+        found
+        for found in live.account(BOB).inbox.all()
+        if isinstance(found, MeetingRequest) and str(found.subject).endswith("Hijack")
+    )
+    forward = request.create_forward(
+        subject="FW: Hijack", body=None, to_recipients=[Mailbox(email_address=RESOURCE)]
+    )
+    forward.body = HTMLBody(live.body_with_token(BOB))
+    forward.send()
+    settle(live, lambda: len(outcomes(live, ALICE, item.uid)) >= 2)
+    assert outcomes(live, ALICE, item.uid) == ["accept_new_single_meeting", "ignored"]
+    assert live.store.booking_for_meeting(key) == booking
+    assert live.responses(ALICE, "Hijack") == ["Accepted"]
+    assert responses_in(live, BOB, "Hijack") == []
+
+
 def test_a_meeting_reaching_the_resource_by_forward_is_booked_for_its_organizer(
     live: LiveService,
 ) -> None:
