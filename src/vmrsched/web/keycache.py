@@ -7,10 +7,11 @@ Both sign-ins use it: Entra ID's key set (`signin`) and Exchange's authenticatio
   and fetched again when a token names a key we do not have (keys roll over), at most once a
   minute, so that made-up key ids cannot make us hammer the provider;
 - after a failed fetch, calls are refused (`KeysUnavailableError`, a 503) without asking again for
-  ten seconds, so an outage is not asked once per call, nor are calls queued behind one timeout
-  each;
-- a token signed by a key we already have is still accepted while the daily refresh fails: keys
-  roll over slowly, so a key the provider published still proves the signature.
+  ten seconds from the failure, so an outage is not asked once per call, nor are calls queued
+  behind one timeout each;
+- a token signed by a key we already have is still accepted while the daily refresh fails, and
+  does not wait while a refresh is under way: keys roll over slowly, so a key the provider
+  published still proves the signature.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ class KeyCache:
         stale = keys.fetched is None or now - keys.fetched >= KEYS_TTL
         unknown = kid not in keys.keys
         may_refresh = keys.fetched is None or now - keys.fetched >= REFRESH_GAP
+        if stale and not unknown and self._lock.locked():
+            return keys.keys.get(kid)  # a refresh is under way: the key we hold still proves
         if stale or (unknown and may_refresh):
             async with self._lock:
                 if self._keys is keys:  # nobody refreshed while we waited
@@ -122,7 +125,7 @@ class KeyCache:
         try:
             fetched = await self._fetch()
         except KeysUnavailableError:
-            self._failed = now
+            self._failed = self._clock()  # the gap starts at the failure (a timeout takes long)
             raise
         self._failed = None
         fetched.fetched = now
