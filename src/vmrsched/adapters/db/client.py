@@ -15,18 +15,14 @@ from typing import TYPE_CHECKING, Self
 
 import sqlalchemy as sa
 
-from vmrsched.adapters.db import claims, decisions, listing, mapping
-from vmrsched.adapters.db.dialects import insert
+from vmrsched.adapters.db import claims, decisions, listing, mapping, state
 from vmrsched.adapters.db.engine import SQLITE_BEGIN, create_engine, is_memory, normalize_url
 from vmrsched.adapters.db.errors import translated
 from vmrsched.adapters.db.migrate import current_revision, head_revision, upgrade_connection
 from vmrsched.adapters.db.tables import (
     bookings,
-    cursors,
     events,
-    installation_facts,
     reservations,
-    subscriptions,
 )
 from vmrsched.adapters.db.tables import effects as effects_table
 from vmrsched.ports.store import (
@@ -306,95 +302,39 @@ class SqlStore:
             )
         return [mapping.event_from_row(r) for r in rows]
 
-    # -- cursors, subscriptions, installation facts ------------------------------------------
+    # -- cursors, subscriptions, installation facts (`state`) ---------------------------------
 
     def get_cursor(self, mailbox: str, folder: str) -> str | None:
         with self._tx(write=False) as conn:
-            value: str | None = conn.execute(
-                sa.select(cursors.c.value)
-                .where(cursors.c.mailbox == mailbox)
-                .where(cursors.c.folder == folder)
-            ).scalar_one_or_none()
-        return value
+            return state.get_cursor(conn, mailbox, folder)
 
     def set_cursor(self, mailbox: str, folder: str, value: str | None, *, now: datetime) -> None:
         with self._tx() as conn:
-            if value is None:
-                conn.execute(
-                    sa.delete(cursors)
-                    .where(cursors.c.mailbox == mailbox)
-                    .where(cursors.c.folder == folder)
-                )
-                return
-            conn.execute(
-                insert(conn, cursors)
-                .values(mailbox=mailbox, folder=folder, value=value, updated=now)
-                .on_conflict_do_update(
-                    index_elements=[cursors.c.mailbox, cursors.c.folder],
-                    set_={"value": value, "updated": now},
-                )
-            )
+            state.set_cursor(conn, mailbox, folder, value, now=now)
 
     def save_subscription(self, subscription: Subscription, *, now: datetime) -> None:
-        changes = {
-            "mailbox": subscription.mailbox,
-            "folder": subscription.folder,
-            "kind": subscription.kind,
-            "expires": subscription.expires,
-            "detail": dict(subscription.detail),
-            "updated": now,
-        }
         with self._tx() as conn:
-            conn.execute(
-                insert(conn, subscriptions)
-                .values(subscription_id=subscription.subscription_id, created=now, **changes)
-                .on_conflict_do_update(
-                    index_elements=[subscriptions.c.subscription_id], set_=changes
-                )
-            )
+            state.save_subscription(conn, subscription, now=now)
 
     def subscriptions(self, mailbox: str | None = None) -> list[Subscription]:
-        query = sa.select(subscriptions).order_by(subscriptions.c.subscription_id)
-        if mailbox is not None:
-            query = query.where(subscriptions.c.mailbox == mailbox)
         with self._tx(write=False) as conn:
-            rows = conn.execute(query).mappings().all()
-        return [mapping.subscription_from_row(r) for r in rows]
+            return state.subscriptions(conn, mailbox)
 
     def delete_subscription(self, subscription_id: str) -> None:
         with self._tx() as conn:
-            conn.execute(
-                sa.delete(subscriptions).where(subscriptions.c.subscription_id == subscription_id)
-            )
+            state.delete_subscription(conn, subscription_id)
 
     def get_fact(self, key: str) -> str | None:
         with self._tx(write=False) as conn:
-            value: str | None = conn.execute(
-                sa.select(installation_facts.c.value).where(installation_facts.c.key == key)
-            ).scalar_one_or_none()
-        return value
+            return state.get_fact(conn, key)
 
     def set_fact(self, key: str, value: str, *, now: datetime) -> None:
         with self._tx() as conn:
-            stmt = insert(conn, installation_facts).values(key=key, value=value, updated=now)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[installation_facts.c.key],
-                    set_={"value": value, "updated": now},
-                )
-            )
+            state.set_fact(conn, key, value, now=now)
 
     def ensure_fact(self, key: str, value: str, *, now: datetime) -> str:
         with self._tx() as conn:
-            conn.execute(
-                insert(conn, installation_facts)
-                .values(key=key, value=value, updated=now)
-                .on_conflict_do_nothing(index_elements=[installation_facts.c.key])
-            )
-            stored: str = conn.execute(
-                sa.select(installation_facts.c.value).where(installation_facts.c.key == key)
-            ).scalar_one()
-        return stored
+            return state.ensure_fact(conn, key, value, now=now)
 
 
 __all__ = ["SqlStore"]
