@@ -20,18 +20,20 @@ from vmrsched.service.doctor_checks import (
     Check,
     ExpiryFacts,
     Status,
-    calendar_processing_check,
-    cleanup_note,
     credentials_check,
     endpoint_check,
     ews_checks,
+    permission_check,
+    resource_check,
+    secret_expiry_check,
+)
+from vmrsched.service.doctor_mailbox_checks import (
+    calendar_processing_check,
+    cleanup_note,
     free_busy_check,
     marker_check,
     organizer_check,
     outsider_check,
-    permission_check,
-    resource_check,
-    secret_expiry_check,
 )
 
 if TYPE_CHECKING:

@@ -1,6 +1,8 @@
 """The doctor's checks as pure functions: facts (or the `ProbeError` a probe raised) in, one
 `Check` out. No IO, no clock: `vmrsched.service.doctor.diagnose` gathers the facts and the
-time. Each check's meaning and fix: docs/reference/doctor.md."""
+time. This module holds `Check` and the checks of the token endpoint, the credentials and EWS
+access; the resource mailbox's calendar, test meetings and marker are checked in
+`doctor_mailbox_checks`. Each check's meaning and fix: docs/reference/doctor.md."""
 
 from __future__ import annotations
 
@@ -12,13 +14,9 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from vmrsched.ports.probe import Refusal
-from vmrsched.service.installation import LIVE_FOR, Holder, conflict_fix
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from vmrsched.ports.probe import CalendarFacts, MeetingProbe, ProbeError, TokenFacts
-    from vmrsched.service.installation import Holding
+    from vmrsched.ports.probe import ProbeError, TokenFacts
 
 #: Warn this long before the client secret expires.
 SECRET_WARNING: Final = timedelta(days=30)
@@ -45,7 +43,8 @@ _ASSIGN_FIX: Final = (
     "id> -Role 'Application EWS.AccessAsApp' -CustomResourceScope <scope on the group> "
     "(vmrsched setup-script prints every step); role changes take up to 2 hours"
 )
-_CONSENT_FIX: Final = (
+#: The fix when the app has tenant-wide consent to full_access_as_app.
+CONSENT_FIX: Final = (
     "remove the tenant-wide admin consent: Entra admin center → Enterprise applications → your "
     "app → Permissions → revoke full_access_as_app (keep it configured, not consented), and "
     "grant EWS with a scoped RBAC for Applications role assignment instead"
@@ -71,7 +70,8 @@ class Check:
     fix: str = ""
 
 
-def _refused(check_id: str, error: ProbeError, what: str) -> Check:
+def refused(check_id: str, error: ProbeError, what: str) -> Check:
+    """A FAIL naming what failed, with the probe error's own fix."""
     return Check(check_id, Status.FAIL, f"{what}: {error}", error.fix)
 
 
@@ -118,7 +118,7 @@ def credentials_check(token: TokenFacts | None, error: ProbeError | None) -> Che
         Refusal.EXPIRED_SECRET: "the client secret has expired (AADSTS7000222)",
         Refusal.UNREACHABLE: "the token endpoint does not answer",
     }.get(error.reason, "the token endpoint refused the app's credentials")
-    return _refused("token.credentials", error, what)
+    return refused("token.credentials", error, what)
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def ews_checks(opened: ProbeError | None) -> list[Check]:
     """``ews.reachable`` and ``ews.enabled``, from opening the resource mailbox."""
     if opened is not None and opened.reason is Refusal.UNREACHABLE:
         return [
-            _refused("ews.reachable", opened, "EWS does not answer"),
+            refused("ews.reachable", opened, "EWS does not answer"),
             Check("ews.enabled", Status.SKIP, "not checked: EWS does not answer"),
         ]
     reachable = Check("ews.reachable", Status.PASS, "EWS answers")
@@ -205,7 +205,7 @@ def permission_check(token: TokenFacts, opened: ProbeError | None) -> Check:
             f"the token's roles (read without verifying its signature) hold {EWS_ROLE}: it "
             "was consented tenant-wide and reaches EVERY mailbox, whatever the management "
             "scope says",
-            _CONSENT_FIX,
+            CONSENT_FIX,
         )
     if opened is not None and opened.reason is Refusal.NO_PERMISSION:
         return Check(
@@ -253,152 +253,4 @@ def resource_check(address: str, opened: ProbeError | None) -> Check:
         )
     if opened.reason in (Refusal.EWS_BLOCKED, Refusal.UNREACHABLE, Refusal.NO_PERMISSION):
         return Check(check_id, Status.SKIP, "not checked: EWS did not let the app in")
-    return _refused(check_id, opened, f"{address} did not open")
-
-
-def _not_read(check_id: str, error: ProbeError | None) -> Check:
-    if error is not None and error.reason is not Refusal.OTHER:
-        return Check(check_id, Status.SKIP, "not checked: the resource mailbox did not open")
-    return Check(
-        check_id,
-        Status.WARN,
-        f"could not be read{f': {error}' if error else ''}",
-        error.fix if error else "",
-    )
-
-
-def free_busy_check(calendar: CalendarFacts | None, error: ProbeError | None) -> Check:
-    """``resource.free_busy``: the calendar's Default permission is None."""
-    check_id = "resource.free_busy"
-    if calendar is None:
-        return _not_read(check_id, error)
-    if calendar.default_permission == "None":
-        return Check(check_id, Status.PASS, "the calendar's Default permission is None")
-    return Check(
-        check_id,
-        Status.WARN,
-        f"the calendar's Default permission is {calendar.default_permission}: everyone can see "
-        "when VMR meetings happen (and more above FreeBusyTimeOnly)",
-        "Set-MailboxFolderPermission <resource>:\\Calendar -User Default -AccessRights None",
-    )
-
-
-def calendar_processing_check(calendar: CalendarFacts | None, error: ProbeError | None) -> Check:
-    """``resource.calendar_processing``: Exchange leaves meeting requests to vmrsched."""
-    check_id = "resource.calendar_processing"
-    if calendar is None:
-        return _not_read(check_id, error)
-    mode = calendar.automate_processing
-    if mode == "None":
-        return Check(check_id, Status.PASS, "AutomateProcessing is None: requests wait for us")
-    if not mode:
-        return Check(
-            check_id,
-            Status.WARN,
-            "the calendar options do not say how Exchange processes requests",
-            "check with Get-CalendarProcessing <resource> | Format-List, or --probe-meeting",
-        )
-    return Check(
-        check_id,
-        Status.FAIL,
-        f"AutomateProcessing is {mode}: Exchange answers meeting requests before vmrsched can",
-        "Set-CalendarProcessing <resource> -AutomateProcessing None -AllowConflicts $true "
-        "(vmrsched setup-script prints the whole command)",
-    )
-
-
-def outsider_check(address: str, error: ProbeError | None) -> Check:
-    """``scope.outsider``: a mailbox outside the scheduling group is refused."""
-    check_id = "scope.outsider"
-    if not address:
-        return Check(check_id, Status.SKIP, "")
-    if error is None:
-        return Check(
-            check_id,
-            Status.WARN,
-            f"LEAST PRIVILEGE BROKEN: the app opened {address}, a mailbox outside the "
-            "scheduling group. Tenant-wide admin consent (or an unscoped role assignment) "
-            "defeats the management scope: the app can read and send as ANY mailbox",
-            _CONSENT_FIX,
-        )
-    if error.reason is Refusal.OUT_OF_SCOPE:
-        return Check(check_id, Status.PASS, f"{address} is refused: the scope holds")
-    if error.reason in (Refusal.NO_MAILBOX, Refusal.EWS_BLOCKED):
-        why = "there is no mailbox" if error.reason is Refusal.NO_MAILBOX else "EWS is off for"
-        return Check(
-            check_id,
-            Status.WARN,
-            f"{why} {address}, so the scope was not tested",
-            "give --probe-outsider the address of a real mailbox outside the scheduling group "
-            "that has EWS enabled",
-        )
-    return _refused(check_id, error, f"{address} could not be probed")
-
-
-def organizer_check(address: str, error: ProbeError | None) -> Check:
-    """``scope.organizer``: an organizer's mailbox opens (placeholder and allocate flows)."""
-    check_id = "scope.organizer"
-    if not address:
-        return Check(check_id, Status.SKIP, "")
-    if error is None:
-        return Check(check_id, Status.PASS, f"{address} opens as the app")
-    if error.reason is Refusal.OUT_OF_SCOPE:
-        return Check(
-            check_id,
-            Status.FAIL,
-            f"the app may not open {address}: vmrsched cannot write instructions into its "
-            "meetings (placeholder and missing_token = allocate flows)",
-            f"add {address} (directly, not through a nested group) to the scheduling group",
-        )
-    if error.reason is Refusal.EWS_BLOCKED:
-        return Check(
-            check_id,
-            Status.FAIL,
-            f"EWS is switched off for {address} (HTTP 403): vmrsched cannot write instructions "
-            "into its meetings",
-            f"Set-CASMailbox {address} -EwsEnabled $true",
-        )
-    return _refused(check_id, error, f"{address} could not be opened")
-
-
-def marker_check(
-    holding: Holding | None,
-    error: ProbeError | None,
-    ours: str | None,
-    now: datetime,
-    address: str,
-) -> Check:
-    """``installation.marker``: no other live installation serves the resource mailbox."""
-    check_id = "installation.marker"
-    if holding is None:
-        return _not_read(check_id, error)
-    found = holding.describe(now)
-    if holding.holder is Holder.NOBODY:
-        return Check(check_id, Status.PASS, f"{found}; vmrsched run will claim it")
-    if holding.holder is Holder.US:
-        return Check(check_id, Status.PASS, f"held by this installation ({found})")
-    if holding.holder is Holder.OTHER_LIVE:
-        return Check(
-            check_id,
-            Status.FAIL,
-            f"another vmrsched serves {address}: {found}; this one's id is "
-            f"{ours or '(no installation key yet)'}",
-            conflict_fix(address),
-        )
-    return Check(
-        check_id,
-        Status.WARN,
-        f"a stopped installation held {address} ({found}, silent for more than "
-        f"{int(LIVE_FOR.total_seconds() // 60)} min); vmrsched run will take it over",
-        "make sure that installation is gone for good, or give it its own resource mailbox",
-    )
-
-
-def cleanup_note(probe: MeetingProbe) -> tuple[str, str]:
-    """What a probe meeting left behind, for a check's message, and the fix ("" when clean)."""
-    if probe.cleaned_up:
-        return "", ""
-    return (
-        f"; left behind: {', '.join(probe.leftovers)}",
-        "delete the probe items named above by hand",
-    )
+    return refused(check_id, opened, f"{address} did not open")

@@ -25,13 +25,7 @@ from vmrsched.service.doctor import (
     serving_check,
     token_checks,
 )
-from vmrsched.service.doctor_checks import (
-    Check,
-    Status,
-    free_busy_check,
-    marker_check,
-    organizer_check,
-)
+from vmrsched.service.doctor_checks import Check, Status
 from vmrsched.service.doctor_graph_checks import (
     graph_meeting_check,
     graph_outsider_check,
@@ -40,6 +34,7 @@ from vmrsched.service.doctor_graph_checks import (
     graph_reachable_check,
     graph_resource_check,
 )
+from vmrsched.service.doctor_mailbox_checks import free_busy_check, marker_check, organizer_check
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -9,7 +9,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Final
 
 from vmrsched.ports.probe import MeetingOutcome, Refusal
-from vmrsched.service.doctor_checks import Check, Status, cleanup_note, outsider_check
+from vmrsched.service.doctor_checks import Check, Status
+from vmrsched.service.doctor_mailbox_checks import cleanup_note, outsider_check
 from vmrsched.service.setup.permissions import calendar_processing_arguments
 from vmrsched.service.setup.values import Api
 
