@@ -22,6 +22,8 @@ from vmrsched.service.rules import Rules
 
 log = structlog.get_logger(__name__)
 
+#: The longest address SMTP can carry (RFC 5321 4.5.3.1: a 256-octet path, less its brackets).
+MAX_ADDRESS = 254
 #: ``name@domain``: no spaces, and none of the characters of a display-name form or a URL
 #: (``Alice <alice@contoso.com>``, ``mailto:``), which no Exchange address holds.
 _EMAIL = re.compile(r'[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+\.[^@\s<>()\[\],;:"\\]+')
@@ -62,9 +64,15 @@ def reserve(
     # The add-in names the organizer itself with an Exchange identity token: its text is logged
     # and stored, so control and format characters (terminal escapes, NUL, bidi overrides,
     # zero-width spaces) are refused, not kept.
-    if not _EMAIL.fullmatch(organizer) or not organizer.isprintable():
+    # The length first: no address is longer (RFC 5321), and the pattern is slow on long text.
+    if (
+        len(organizer) > MAX_ADDRESS
+        or not _EMAIL.fullmatch(organizer)
+        or not organizer.isprintable()
+    ):
+        shown = organizer if len(organizer) <= 80 else f"{organizer[:80]}..."
         raise ReservationRefusedError(
-            f"{organizer!r} is not an e-mail address", fix="give the organizer's SMTP address"
+            f"{shown!r} is not an e-mail address", fix="give the organizer's SMTP address"
         )
     if not rules.policy.organizer_allowed(organizer):
         allowed = ", ".join(sorted(rules.policy.allowed_organizer_domains))

@@ -166,6 +166,8 @@ async def test_without_an_organizer_an_exchange_token_gets_400(
         "<alice@contoso.com>",  # an address with its brackets
         "mailto:alice@contoso.com",
         "Alice<alice@contoso.com>",  # a display-name form without a space
+        "a" * 250 + "@contoso.com",  # longer than any address may be (RFC 5321: 254)
+        "a@" + "." * 12000 + "@",  # long, and slow to match for an unbounded pattern
     ],
 )
 async def test_a_claimed_organizer_must_be_a_plain_printable_address(
