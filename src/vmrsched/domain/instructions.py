@@ -2,7 +2,8 @@
 
 The alias token is what ties the meeting to its reservation, so it is never left to the template:
 if an admin's template does not place ``{{ alias_token }}`` itself, the token is added after the
-block on a line of its own.
+block on a line of its own. The marker written with them (`write_marker`) lets the planner know
+our own update when it comes back (`is_our_write`).
 """
 
 import re
@@ -17,6 +18,7 @@ from vmrsched.domain.bodies import (
     replace_block,
     replace_marked,
 )
+from vmrsched.domain.meetings import MeetingMessage
 from vmrsched.domain.reservations import Reservation
 from vmrsched.domain.templates import Rendered, TemplateName, TemplateSet
 from vmrsched.domain.tokens import PLACEHOLDER_PREFIX, TERMINATOR, TokenKey, issue_token
@@ -147,3 +149,20 @@ def insert_instructions(
     )
     lines = frozenset(line for line in placeholder_text.splitlines() if line.strip())
     return remove_blocks_saying(replaced, lines)
+
+
+def write_marker(meeting_key: str, sequence: int) -> str:
+    """The marker written with the instructions for the message of ``sequence``."""
+    return f"vmrsched:{meeting_key}:{sequence}"
+
+
+def is_our_write(message: MeetingMessage) -> bool:
+    """Whether ``message`` is our own instructions update coming back to the resource mailbox.
+
+    Our update as the organizer carries the sequence we wrote at, or the next one.
+    """
+    prefix = f"vmrsched:{message.meeting_key}:"
+    if message.marker is None or not message.marker.startswith(prefix):
+        return False
+    written = message.marker.removeprefix(prefix)
+    return written.isdigit() and int(written) >= message.sequence - 1

@@ -48,7 +48,7 @@ from vmrsched.domain.actions import (
     variables,
 )
 from vmrsched.domain.bookings import Booking, SeriesPlan, same_windows
-from vmrsched.domain.instructions import join_url
+from vmrsched.domain.instructions import is_our_write, join_url, write_marker
 from vmrsched.domain.meetings import MeetingMessage, MessageKind, organizer_domain
 from vmrsched.domain.recurrence import occurrence_key, zone
 from vmrsched.domain.reservations import Reservation, ReservationState
@@ -68,20 +68,6 @@ _EDITED = {
     Scope.OCCURRENCE: TemplateName.ACCEPT_EDITED_OCCURRENCE,
     Scope.SERIES: TemplateName.ACCEPT_EDITED_RECURRING_SERIES,
 }
-
-
-def write_marker(meeting_key: str, sequence: int) -> str:
-    """The marker written with the instructions for the message of ``sequence``."""
-    return f"vmrsched:{meeting_key}:{sequence}"
-
-
-def _is_our_write(message: MeetingMessage) -> bool:
-    # Our update as the organizer carries the sequence we wrote at, or the next one.
-    prefix = f"vmrsched:{message.meeting_key}:"
-    if message.marker is None or not message.marker.startswith(prefix):
-        return False
-    written = message.marker.removeprefix(prefix)
-    return written.isdigit() and int(written) >= message.sequence - 1
 
 
 @dataclass(frozen=True)
@@ -324,7 +310,7 @@ def _book(
             Outcome(template.value), reason, rebook, ctx.accept(template, alias, numeric)
         )
     if same_windows(booking.windows, wanted.windows):
-        why = "our own update came back" if _is_our_write(message) else "nothing changed"
+        why = "our own update came back" if is_our_write(message) else "nothing changed"
         reason = f"{why} for booking {booking.booking_id}"
         if _learns(booking.series, wanted.series):
             # No window changes, but the series plan does (a booking made before plans were
@@ -399,7 +385,7 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
         return ctx.decide(
             Outcome(template.value), "moved; instructions restored", move, reply, instructions
         )
-    if _is_our_write(message):
+    if is_our_write(message):
         return ctx.decide(Outcome.IGNORED, f"our own update came back for {booking.booking_id}")
     if message.sequence <= booking.sequence_seen:
         return ctx.decide(Outcome.IGNORED, "instructions already restored for this sequence")
@@ -410,4 +396,4 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
 
 # `MissingToken` is re-exported for `vmrsched.service.drafts`, which imports it from here (that
 # module is being changed by another engineer; it may import it from `scheduling_policy`).
-__all__ = ["MissingToken", "plan", "plan_general_error", "write_marker"]
+__all__ = ["MissingToken", "plan", "plan_general_error"]

@@ -18,8 +18,9 @@ from vmrsched.domain.actions import (
     WriteInstructions,
 )
 from vmrsched.domain.bookings import SINGLE, BookingState
+from vmrsched.domain.instructions import write_marker
 from vmrsched.domain.meetings import MessageKind
-from vmrsched.domain.planner import plan, plan_general_error, write_marker
+from vmrsched.domain.planner import plan, plan_general_error
 from vmrsched.domain.recurrence import (
     NoEndRange,
     NumberedRange,
