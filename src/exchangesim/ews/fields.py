@@ -24,10 +24,10 @@ the recipient lists"); asking for them there is not an error, they are just abse
 The second half maps the same FieldURIs to store values (`ITEM_VALUES`, `FOLDER_VALUES`) for
 restrictions (`parse_restriction`, `matches`) and sort orders (`parse_sort`, `sort_items`).
 An `ExtendedFieldURI` reads the item's stored extended properties or one of the meeting
-properties the store derives (`items.MAPI_PROPERTIES`: PidLidGlobalObjectId …), as text for
-responses (`extended_text`) and typed for restrictions (`extended_value`: binary as bytes). The
-module is longer than the usual 400 lines because the two halves are one FieldURI vocabulary;
-they would split cleanly into ``fields.py`` and ``restrictions.py``.
+properties the store derives (`mapi_properties.MAPI_PROPERTIES`: PidLidGlobalObjectId …), as
+text for responses (`extended_text`) and typed for restrictions (`extended_value`: binary as
+bytes). The module is longer than the usual 400 lines because the two halves are one FieldURI
+vocabulary; they would split cleanly into ``fields.py`` and ``restrictions.py``.
 """
 
 from __future__ import annotations
@@ -49,13 +49,10 @@ from exchangesim.ews.xml import (
     parse_datetime,
 )
 from exchangesim.store.items import (
-    MAPI_PROPERTIES,
     Address,
     CalendarItem,
     ExtendedValue,
     Item,
-    MapiProperty,
-    MapiValue,
     MeetingCancellation,
     MeetingMessage,
     MeetingRequest,
@@ -63,6 +60,7 @@ from exchangesim.store.items import (
     Message,
     PropertyKey,
 )
+from exchangesim.store.mapi_properties import MAPI_PROPERTIES, MapiProperty, MapiValue
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING, Final, cast
 
 from exchangesim.ews.faults import EwsError
 from exchangesim.ews.item_writes import (
-    CONFLICT_TEXT,
     TEXTS,
     Disposition,
     append_item_id,
     disposition_of,
-    element_name,
     error,
     mailbox_of,
     reader,
@@ -317,21 +315,3 @@ async def create_item(ctx: EwsContext, request: Element) -> Element:
         for item in created:
             append_item_id(answer, item)
     return response
-
-
-__all__ = [
-    # Re-exported for `ops_update.py`, which imports them from here: that module is being changed
-    # by another engineer right now; it should import them from `item_writes` directly.
-    "CONFLICT_TEXT",
-    "Creator",
-    "append_item_id",
-    "create_item",
-    "disposition_of",
-    "element_name",
-    "error",
-    "mailbox_of",
-    "reader",
-    "store_error",
-    "target_folder",
-    "target_id",
-]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from exchangesim.ews.faults import EwsError, error_from
 from exchangesim.ews.fields import ExtendedPath, FieldPath, parse_path, property_identity
-from exchangesim.ews.ops_create import (
+from exchangesim.ews.item_writes import (
     CONFLICT_TEXT,
     append_item_id,
     disposition_of,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 from exchangesim.graph import recurrence_json
 from exchangesim.graph.ids import rest_id
 from exchangesim.graph.render_common import NEVER, body, instant, local, preview, recipient
-from exchangesim.store.items import global_object_id, instance_date
+from exchangesim.store.mapi_properties import global_object_id, instance_date
 
 if TYPE_CHECKING:
     from exchangesim.graph.context import GraphCall

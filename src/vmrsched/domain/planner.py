@@ -392,8 +392,3 @@ def _heal(ctx: _Plan, wanted: PlannedWindows, booking: Booking) -> Decision:
     return ctx.decide(
         Outcome.INSTRUCTIONS_RESTORED, "instructions were lost; written back", instructions
     )
-
-
-# `MissingToken` is re-exported for `vmrsched.service.drafts`, which imports it from here (that
-# module is being changed by another engineer; it may import it from `scheduling_policy`).
-__all__ = ["MissingToken", "plan", "plan_general_error"]

@@ -31,8 +31,9 @@ from vmrsched.domain.actions import (
 )
 from vmrsched.domain.bookings import Booking, BookingState
 from vmrsched.domain.meetings import MeetingMessage, MessageKind
-from vmrsched.domain.planner import MissingToken, plan, plan_general_error
+from vmrsched.domain.planner import plan, plan_general_error
 from vmrsched.domain.reservations import Reservation, new_reservation
+from vmrsched.domain.scheduling_policy import MissingToken
 from vmrsched.domain.tokens import TokenKind, read_token
 from vmrsched.ports.store import NewEffect, Store, StoreError
 from vmrsched.service.effects import instructions_effect, reply_effect

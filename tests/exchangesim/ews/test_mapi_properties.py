@@ -34,7 +34,7 @@ from exchangesim.store import (
     send_meeting,
     update_meeting,
 )
-from exchangesim.store.items import global_object_id
+from exchangesim.store.mapi_properties import global_object_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

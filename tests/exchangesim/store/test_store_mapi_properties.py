@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from exchangelib.properties import UID
 from store_sample import ALICE, BOB, FakeClock
@@ -28,7 +29,10 @@ from exchangesim.store import (
     send_meeting,
     update_meeting,
 )
-from exchangesim.store.items import MAPI_PROPERTIES, Item, MapiValue, global_object_id
+from exchangesim.store.mapi_properties import MAPI_PROPERTIES, MapiValue, global_object_id
+
+if TYPE_CHECKING:
+    from exchangesim.store.items import Item
 
 # [MS-OXOCAL] 4.x: an exception moved from March 25, 2008; the same id with a zero date is the
 # series' UID as Exchange writes it.
