@@ -267,7 +267,12 @@ class Store(Protocol):
         ...
 
     def pending_effects(self, now: datetime, *, limit: int = 100) -> list[Effect]:
-        """Pending effects due at ``now``, oldest first (by due time, then by recording order)."""
+        """Pending effects due at ``now``, oldest first (by due time, then by recording order).
+
+        Only the oldest pending effect of a meeting can be due: a meeting's effects go out in the
+        order they were recorded, so a request's answer waiting for a retry is never overtaken by
+        the answer to its update or cancellation.
+        """
         ...
 
     def start_effects(self, effect_ids: Sequence[int], *, now: datetime) -> None:

@@ -17,8 +17,10 @@ never begun is sent without that look (``Reply.maybe_sent``), which saves a call
 
 The effects of one decision run in the order the planner gave (the answer before the
 instructions update, see `vmrsched.domain.planner`): an effect waits while an earlier one of its
-decision is pending. A round performs at most one effect per meeting, the oldest: a request's
-answer goes out before the answer to its update or cancellation, never side by side with it.
+decision is pending. A meeting's effects go out in the order they were recorded: the store lists
+only a meeting's oldest pending effect as due (`Store.pending_effects`), so a request's answer
+goes out before the answer to its update or cancellation, never side by side with it, and is
+not overtaken while it waits for a retry.
 
 Failures:
 

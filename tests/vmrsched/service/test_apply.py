@@ -245,13 +245,17 @@ def test_a_failed_instructions_write_leaves_the_acceptance_standing(
 def test_the_instructions_wait_while_the_acceptance_is_pending(
     store: SqlStore, mailbox: FakeMailbox, clock: ManualClock
 ) -> None:
-    """An effect runs only after the earlier effects of its decision are done."""
+    """An effect runs only after the earlier effects of its decision are done, also when the
+    earlier one waits for a retry."""
     decide(mailbox, store, clock, meeting("m1"), the_rules=rules(**ALLOCATE))
     mailbox.fail("reply", MailboxUnavailableError("busy"))
 
     report = apply(mailbox, store, clock)
 
-    assert (report.retried, report.waiting, report.done) == (1, 1, 0)
+    # The instructions are not even listed as due: a meeting's later effects wait in the store
+    # until its oldest pending one is done.
+    assert (report.retried, report.waiting, report.done) == (1, 0, 0)
+    assert store.pending_effects(clock() + timedelta(minutes=5), limit=10)[0].kind == "reply"
     assert mailbox.writes == []
     clock.advance(timedelta(minutes=5))
     assert apply(mailbox, store, clock).done == 2

@@ -51,7 +51,9 @@ def test_a_refused_call_in_a_batch_undoes_only_itself(store):
             store.record_decision(
                 message("k2"), decline("msg-2"), [effect("e2")], now=NOW, reservation=clash
             )
-        store.record_decision(message("k3"), decline("msg-3"), [effect("e3")], now=NOW)
+        store.record_decision(
+            message("k3", meeting_key="m3"), decline("msg-3"), [effect("e3")], now=NOW
+        )
     assert store.get_decision("k2") is None
     assert [e.idempotency_key for e in store.pending_effects(NOW)] == ["e1", "e3"]
     assert store.get_reservation(held.token_id) is not None

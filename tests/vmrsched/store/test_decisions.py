@@ -122,6 +122,35 @@ def test_a_duplicate_message_returns_the_original_decision(store):
     ]
 
 
+def test_a_meetings_effect_waits_behind_its_older_effect_that_waits_for_a_retry(store):
+    """A request's answer put off for a retry holds back its update's answer (not another
+    meeting's) until it is no longer pending: only a meeting's oldest pending effect is due."""
+    first = store.record_decision(message("k1"), decline(), [effect("k1:reply")], now=NOW)
+    store.record_decision(message("k2"), decline("msg-2"), [effect("k2:reply")], now=NOW)
+    other = store.record_decision(
+        message("k3", meeting_key="m2"), decline("msg-3"), [effect("k3:reply")], now=NOW
+    )
+    retry_at = NOW + timedelta(minutes=5)
+    store.mark_effect_failed(first.effects[0].effect_id, "busy", now=NOW, retry_at=retry_at)
+
+    due = [e.idempotency_key for e in store.pending_effects(NOW + timedelta(minutes=1))]
+    assert due == ["k3:reply"]
+    assert other.effects[0].idempotency_key == "k3:reply"
+    later = [e.idempotency_key for e in store.pending_effects(retry_at)]
+    assert later == ["k3:reply", "k1:reply"]  # k2 only once k1 is no longer pending
+    store.mark_effect_done(first.effects[0].effect_id, {}, now=retry_at)
+    assert [e.idempotency_key for e in store.pending_effects(retry_at)] == ["k2:reply", "k3:reply"]
+
+
+def test_an_effect_given_up_no_longer_holds_its_meeting_back(store):
+    """Only a pending effect waits for its retry; one that failed for good blocks nothing."""
+    first = store.record_decision(message("k1"), decline(), [effect("k1:reply")], now=NOW)
+    store.record_decision(message("k2"), decline("msg-2"), [effect("k2:reply")], now=NOW)
+    store.mark_effect_failed(first.effects[0].effect_id, "gone", now=NOW, retry_at=None)
+    due = [e.idempotency_key for e in store.pending_effects(NOW + timedelta(minutes=1))]
+    assert due == ["k2:reply"]
+
+
 def test_concurrent_deliveries_of_one_message_are_decided_once(store):
     """Threads recording the same message at once: one fresh record, the rest see it."""
     fresh: list[bool] = []
@@ -187,14 +216,24 @@ def test_an_effect_key_already_recorded_is_not_added_twice(store):
         message("k2"), decline("msg-2"), [effect("m1:instructions"), effect("k2:reply")], now=NOW
     )
     assert [e.idempotency_key for e in second.effects] == ["k2:reply"]
-    assert len(store.pending_effects(NOW)) == 2
+    (instructions,) = store.pending_effects(NOW)  # one meeting: its oldest effect first
+    assert instructions.idempotency_key == "m1:instructions"
+    store.mark_effect_done(instructions.effect_id, {}, now=NOW)
+    assert [e.idempotency_key for e in store.pending_effects(NOW)] == ["k2:reply"]
 
 
 def test_pending_effects_are_due_ones_oldest_first(store):
-    """Only pending effects due by `now` are listed, by due time then recording order, limited."""
-    store.record_decision(message("k1"), decline(), [effect("e1"), effect("e2")], now=NOW)
+    """Only pending effects due by `now` are listed, by due time then recording order, limited
+    (one meeting each here: a meeting's later effects wait for its oldest)."""
+    store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
     store.record_decision(
-        message("k2"), decline("msg-2"), [effect("e3")], now=NOW + timedelta(minutes=1)
+        message("k1b", meeting_key="m2"), decline("msg-1b"), [effect("e2")], now=NOW
+    )
+    store.record_decision(
+        message("k2", meeting_key="m3"),
+        decline("msg-2"),
+        [effect("e3")],
+        now=NOW + timedelta(minutes=1),
     )
     keys = lambda effects: [e.idempotency_key for e in effects]  # noqa: E731
     assert keys(store.pending_effects(NOW - timedelta(seconds=1))) == []
@@ -257,7 +296,9 @@ def test_unknown_effects_are_not_found(store):
 def test_a_begun_attempt_is_recorded_once_and_kept(store):
     """start_effects stamps effects never begun; a later start keeps the first time."""
     first = store.record_decision(message("k1"), decline(), [effect("e1")], now=NOW)
-    second = store.record_decision(message("k2"), decline("msg-2"), [effect("e2")], now=NOW)
+    second = store.record_decision(
+        message("k2", meeting_key="m2"), decline("msg-2"), [effect("e2")], now=NOW
+    )
     ids = [first.effects[0].effect_id, second.effects[0].effect_id]
     assert first.effects[0].attempt_started is None
     later = NOW + timedelta(seconds=5)

@@ -226,12 +226,21 @@ class SqlStore:
             )
 
     def pending_effects(self, now: datetime, *, limit: int = 100) -> list[Effect]:
+        pending = EffectState.PENDING.value
+        earlier = effects_table.alias("earlier")
+        waits_behind = (
+            sa.exists()
+            .where(earlier.c.state == pending)
+            .where(earlier.c.meeting_key == effects_table.c.meeting_key)
+            .where(earlier.c.effect_id < effects_table.c.effect_id)
+        )
         with self._tx(write=False) as conn:
             rows = (
                 conn.execute(
                     sa.select(effects_table)
-                    .where(effects_table.c.state == EffectState.PENDING.value)
+                    .where(effects_table.c.state == pending)
                     .where(effects_table.c.next_attempt_at <= now)
+                    .where(~waits_behind)
                     .order_by(effects_table.c.next_attempt_at, effects_table.c.effect_id)
                     .limit(limit)
                 )
