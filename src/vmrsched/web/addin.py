@@ -18,7 +18,6 @@ The contract with the add-in's JavaScript: ``docs/reference/addin-api.md``.
 
 from __future__ import annotations
 
-import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import structlog
 from aiohttp import web
 
+from vmrsched.adapters.auth.transport import trusting_context
 from vmrsched.domain.instructions import placeholder_block
 from vmrsched.web.exchange_identity import ExchangeTokenRules, ExchangeTokenVerifier
 from vmrsched.web.files import StaticFiles, find_addin_root
@@ -102,7 +102,7 @@ def addin_service(
     addin = settings.addin
     context = None
     if settings.exchange.ca_bundle is not None:
-        context = ssl.create_default_context(cafile=str(settings.exchange.ca_bundle))
+        context = trusting_context(settings.exchange.ca_bundle)
     verifier = None
     if addin.api_client_id and addin.tenant_id:
         rules_for_tokens = TokenRules(

@@ -273,7 +273,7 @@ def test_an_unknown_tenant_fails_the_microsoft_365_sign_in(
     assert status == 1
 
 
-def test_the_adapter_reads_a_json_document_over_tls_trusting_only_the_ca_bundle(
+def test_the_adapter_reads_a_json_document_over_tls_trusting_the_ca_bundle(
     exchange: RunningServer,
 ) -> None:
     """With exchangesim's CA the document is read; without it (the system's store) the TLS
